@@ -10,3 +10,5 @@ require (
 	golang.org/x/mod v0.43.0 // indirect
 	golang.org/x/sync v0.25.0 // indirect
 )
+
+tool github.com/magefile/mage
