@@ -1,0 +1,307 @@
+// Package registrytest runs a real OCI registry for tests: distribution's
+// `registry` binary on a free 127.0.0.1 port, with its storage in a temporary
+// directory, stopped when the test ends.
+//
+// The binary is found through $XGO_TEST_REGISTRY, else as `registry` on PATH.
+// Install it with
+//
+//	GOBIN=<dir> go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0
+//
+// When it is missing, Start skips the test, or fails it when CI is "true" (CI
+// must never skip).
+package registrytest
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// InstallHint tells how to get the registry binary the tests need.
+const InstallHint = "install it with `GOBIN=<dir> go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0` " +
+	"and put it on PATH or point XGO_TEST_REGISTRY at it"
+
+// Registry is a running registry process serving on 127.0.0.1.
+type Registry struct {
+	host    string
+	scheme  string
+	dir     string
+	tls     *tlsFiles
+	cmd     *exec.Cmd
+	stderr  *lockedBuffer
+	done    chan struct{}
+	waitErr error
+	stop    sync.Once
+}
+
+// Option configures a registry before it starts.
+type Option func(*settings)
+
+type settings struct {
+	getenv  func(string) string
+	tls     bool
+	timeout time.Duration
+}
+
+// WithGetenv makes Start read XGO_TEST_REGISTRY and CI through getenv
+// instead of the process environment.
+func WithGetenv(getenv func(string) string) Option {
+	return func(s *settings) { s.getenv = getenv }
+}
+
+// WithTLS serves HTTPS with a certificate for 127.0.0.1 and localhost signed by
+// a fresh test CA; see Registry.CAFile and Registry.TLSConfig.
+func WithTLS() Option {
+	return func(s *settings) { s.tls = true }
+}
+
+// WithStartTimeout bounds how long Start waits for the registry to answer.
+func WithStartTimeout(d time.Duration) Option {
+	return func(s *settings) { s.timeout = d }
+}
+
+// Start runs a registry for the rest of the test and stops it on cleanup.
+// It skips (or, with CI=true, fails) the test when the binary is missing.
+func Start(t testing.TB, opts ...Option) *Registry {
+	t.Helper()
+	s := settings{getenv: os.Getenv, timeout: 30 * time.Second}
+	for _, o := range opts {
+		o(&s)
+	}
+	bin, err := findBinary(s.getenv)
+	if err != nil {
+		missing(t, s.getenv, err.Error()+"; "+InstallHint)
+		return nil
+	}
+	dir := t.TempDir()
+	var tf *tlsFiles
+	if s.tls {
+		if tf, err = writeTLSFiles(dir); err != nil {
+			t.Fatalf("registrytest: %v", err)
+		}
+	}
+	// A free port found by listening can be taken again before the registry
+	// binds it; a registry that exits at once is started again on a new port.
+	var r *Registry
+	for attempt := 1; ; attempt++ {
+		r, err = start(bin, dir, tf, s.timeout)
+		if err == nil || attempt == 3 || !errors.Is(err, errExited) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatalf("registrytest: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := r.Stop(); err != nil {
+			t.Errorf("registrytest: %v", err)
+		}
+	})
+	return r
+}
+
+// missing skips t, or fails it when CI is "true", because a tool is missing.
+func missing(t testing.TB, getenv func(string) string, msg string) {
+	t.Helper()
+	if getenv("CI") == "true" {
+		t.Fatalf("registrytest: %s (CI=true: not skipping)", msg)
+	}
+	t.Skipf("registrytest: %s", msg)
+}
+
+// findBinary returns $XGO_TEST_REGISTRY, else `registry` from PATH.
+func findBinary(getenv func(string) string) (string, error) {
+	if p := getenv("XGO_TEST_REGISTRY"); p != "" {
+		if _, err := os.Stat(p); err != nil {
+			return "", fmt.Errorf("XGO_TEST_REGISTRY=%q: %w", p, err)
+		}
+		return p, nil
+	}
+	p, err := exec.LookPath("registry")
+	if err != nil {
+		return "", errors.New("distribution's `registry` binary is not on PATH")
+	}
+	return p, nil
+}
+
+var errExited = errors.New("registry exited")
+
+func start(bin, dir string, tf *tlsFiles, timeout time.Duration) (*Registry, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	host := "127.0.0.1:" + strconv.Itoa(port)
+	storage := filepath.Join(dir, "storage")
+	if err := os.MkdirAll(storage, 0o755); err != nil {
+		return nil, err
+	}
+	cfgPath := filepath.Join(dir, "config.yml")
+	if err := os.WriteFile(cfgPath, config(host, storage, tf), 0o644); err != nil {
+		return nil, err
+	}
+	r := &Registry{host: host, scheme: "http", dir: storage, tls: tf, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	if tf != nil {
+		r.scheme = "https"
+	}
+	r.cmd = exec.Command(bin, "serve", cfgPath)
+	r.cmd.Dir = dir
+	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	r.cmd.Stdout = r.stderr
+	r.cmd.Stderr = r.stderr
+	if err := r.cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	}
+	go func() {
+		r.waitErr = r.cmd.Wait()
+		close(r.done)
+	}()
+	if err := r.waitReady(timeout); err != nil {
+		r.Stop()
+		return nil, err
+	}
+	return r, nil
+}
+
+// config returns the registry's configuration file.
+func config(host, storage string, tf *tlsFiles) []byte {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "version: 0.1\n")
+	fmt.Fprintf(&b, "log:\n  level: error\n  accesslog:\n    disabled: true\n")
+	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n", strconv.Quote(storage))
+	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: registrytest\n", host)
+	if tf != nil {
+		fmt.Fprintf(&b, "  tls:\n    certificate: %s\n    key: %s\n", strconv.Quote(tf.cert), strconv.Quote(tf.key))
+	}
+	return b.Bytes()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, fmt.Errorf("finding a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// waitReady polls GET /v2/ until it answers 200.
+func (r *Registry) waitReady(timeout time.Duration) error {
+	client := &http.Client{Timeout: 2 * time.Second, Transport: r.Transport()}
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL()+"/v2/", nil)
+		if err != nil {
+			return err
+		}
+		resp, err := client.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+			err = fmt.Errorf("GET /v2/ answered %s", resp.Status)
+		}
+		last = err
+		select {
+		case <-r.done:
+			return fmt.Errorf("%w before answering on %s (%v): %s", errExited, r.host, r.waitErr, r.stderr.String())
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for the registry on %s: %v: %s", r.host, last, r.stderr.String())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// Host returns the registry's "127.0.0.1:PORT".
+func (r *Registry) Host() string { return r.host }
+
+// URL returns the registry's base URL, "http://127.0.0.1:PORT" (https with WithTLS).
+func (r *Registry) URL() string { return r.scheme + "://" + r.host }
+
+// StorageDir returns the directory the registry stores blobs and manifests in.
+func (r *Registry) StorageDir() string { return r.dir }
+
+// Output returns what the registry has written to stdout and stderr so far.
+func (r *Registry) Output() string { return r.stderr.String() }
+
+// Transport returns an HTTP transport that trusts the registry's certificate
+// (a plain clone of http.DefaultTransport without WithTLS).
+func (r *Registry) Transport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	if r.tls != nil {
+		t.TLSClientConfig = r.TLSConfig()
+	}
+	return t
+}
+
+// Stop ends the registry (SIGTERM, then SIGKILL after 10 s) and reports how it
+// exited; later calls return nil.
+func (r *Registry) Stop() error {
+	var err error
+	r.stop.Do(func() {
+		select {
+		case <-r.done:
+			return
+		default:
+		}
+		_ = r.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-r.done:
+		case <-time.After(10 * time.Second):
+			_ = r.cmd.Process.Kill()
+			<-r.done
+			err = fmt.Errorf("registry on %s did not stop on SIGTERM: %s", r.host, r.stderr.String())
+		}
+	})
+	return err
+}
+
+// lockedBuffer collects the process output while tests read it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// TLSConfig returns a client configuration that trusts only the registry's
+// test CA, or nil without WithTLS.
+func (r *Registry) TLSConfig() *tls.Config {
+	if r.tls == nil {
+		return nil
+	}
+	return &tls.Config{RootCAs: r.tls.pool, MinVersion: tls.VersionTLS12}
+}
+
+// CAFile returns the PEM file of the test CA (for SSL_CERT_FILE), or "" without WithTLS.
+func (r *Registry) CAFile() string {
+	if r.tls == nil {
+		return ""
+	}
+	return r.tls.ca
+}

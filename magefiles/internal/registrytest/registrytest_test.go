@@ -1,0 +1,141 @@
+package registrytest
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"net/http"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+)
+
+func get(t *testing.T, client *http.Client, url string) (int, string) {
+	t.Helper()
+	resp, err := client.Get(url)
+	if err != nil {
+		t.Fatalf("GET %s: %v", url, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatalf("reading %s: %v", url, err)
+	}
+	return resp.StatusCode, string(body)
+}
+
+func TestStartServesAndStops(t *testing.T) {
+	r := Start(t)
+	if !strings.HasPrefix(r.Host(), "127.0.0.1:") {
+		t.Fatalf("Host() = %q, want 127.0.0.1:PORT", r.Host())
+	}
+	if r.URL() != "http://"+r.Host() {
+		t.Fatalf("URL() = %q", r.URL())
+	}
+	client := &http.Client{Transport: r.Transport()}
+	if code, body := get(t, client, r.URL()+"/v2/_catalog"); code != http.StatusOK || !strings.Contains(body, `"repositories":[]`) {
+		t.Fatalf("GET /v2/_catalog = %d %q, want 200 and an empty catalog", code, body)
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Get(r.URL() + "/v2/"); err == nil {
+		t.Fatal("registry still answers after Stop")
+	}
+	if err := r.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestTwoRegistriesAreIndependent(t *testing.T) {
+	a, b := Start(t), Start(t)
+	if a.Host() == b.Host() || a.StorageDir() == b.StorageDir() {
+		t.Fatalf("registries share a host or a storage dir: %s %s, %s %s", a.Host(), b.Host(), a.StorageDir(), b.StorageDir())
+	}
+}
+
+func TestStartTLS(t *testing.T) {
+	r := Start(t, WithTLS())
+	if r.URL() != "https://"+r.Host() {
+		t.Fatalf("URL() = %q, want https", r.URL())
+	}
+	if filepath.Base(r.CAFile()) != "ca.pem" {
+		t.Fatalf("CAFile() = %q", r.CAFile())
+	}
+	trusted := &http.Client{Transport: r.Transport()}
+	if code, _ := get(t, trusted, r.URL()+"/v2/"); code != http.StatusOK {
+		t.Fatalf("GET /v2/ with the test CA = %d, want 200", code)
+	}
+	untrusted := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{}}}
+	_, err := untrusted.Get(r.URL() + "/v2/")
+	var unknown x509.UnknownAuthorityError
+	if !errors.As(err, &unknown) {
+		t.Fatalf("GET /v2/ without the test CA: err = %v, want an unknown authority error", err)
+	}
+}
+
+// fakeTB records how Start ended a test without ending the real one.
+type fakeTB struct {
+	testing.TB
+	skipped, failed string
+}
+
+func (f *fakeTB) Helper() {}
+func (f *fakeTB) Skipf(format string, args ...any) {
+	f.skipped = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+func (f *fakeTB) Fatalf(format string, args ...any) {
+	f.failed = fmt.Sprintf(format, args...)
+	runtime.Goexit()
+}
+
+func runFake(tb testing.TB, getenv func(string) string) *fakeTB {
+	f := &fakeTB{TB: tb}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		Start(f, WithGetenv(getenv))
+	}()
+	<-done
+	return f
+}
+
+func TestMissingBinarySkipsOrFailsOnCI(t *testing.T) {
+	env := func(ci string) func(string) string {
+		return func(k string) string {
+			switch k {
+			case "XGO_TEST_REGISTRY":
+				return filepath.Join(t.TempDir(), "no-registry")
+			case "CI":
+				return ci
+			}
+			return ""
+		}
+	}
+	f := runFake(t, env(""))
+	if f.skipped == "" || f.failed != "" || !strings.Contains(f.skipped, "go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0") {
+		t.Fatalf("without CI: skipped %q, failed %q; want a skip that says how to install the registry", f.skipped, f.failed)
+	}
+	f = runFake(t, env("true"))
+	if f.failed == "" || f.skipped != "" || !strings.Contains(f.failed, "XGO_TEST_REGISTRY") {
+		t.Fatalf("with CI=true: skipped %q, failed %q; want a failure naming XGO_TEST_REGISTRY", f.skipped, f.failed)
+	}
+}
+
+func TestFindBinaryPrefersTheVariable(t *testing.T) {
+	want := filepath.Join(t.TempDir(), "registry")
+	_, err := findBinary(func(k string) string {
+		if k == "XGO_TEST_REGISTRY" {
+			return want
+		}
+		return ""
+	})
+	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), want) {
+		t.Fatalf("findBinary with a missing XGO_TEST_REGISTRY: %v, want a not-exist error naming it", err)
+	}
+}
