@@ -1,0 +1,41 @@
+//go:build mage
+
+// The targets of the xgo-build repository. The release targets (binaries, image, release) are
+// the same ones users import; with no XGO_* variables they release xgo-build itself.
+package main
+
+import (
+	"context"
+	"os"
+	"os/exec"
+
+	"github.com/magefile/mage/mg"
+
+	"github.com/xgo-build/xgo-build/magefiles/internal/tools"
+	//mage:import
+	_ "github.com/xgo-build/xgo-build/magefiles/release"
+)
+
+// Test installs what the tests need (distribution's registry at its pinned version and
+// qemu-user-static) and runs `go test -race ./...`. Where qemu cannot be installed, the tests
+// that run foreign binaries skip and say why; with CI=true nothing may skip.
+func Test(ctx context.Context) error {
+	registry, err := tools.GoInstall(ctx, tools.RegistryModule, os.Stderr)
+	if err != nil {
+		return err
+	}
+	if err := tools.Qemu(ctx, os.Stderr); err != nil {
+		if os.Getenv("CI") == "true" {
+			return err
+		}
+		os.Stderr.WriteString("note: " + err.Error() + "; tests that run foreign binaries will skip\n")
+	}
+	args := []string{"test", "-race"}
+	if mg.Verbose() {
+		args = append(args, "-v")
+	}
+	cmd := exec.CommandContext(ctx, "go", append(args, "./...")...)
+	cmd.Env = append(os.Environ(), "XGO_TEST_REGISTRY="+registry)
+	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+	return cmd.Run()
+}
