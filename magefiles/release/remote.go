@@ -1,0 +1,138 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/authn"
+	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// userAgent is what registries see in the User-Agent header.
+const userAgent = "xgo-build"
+
+// parseRef parses an image reference the way docker does (Docker Hub and
+// "latest" are the defaults). Plain HTTP is allowed only to a loopback registry
+// or when insecure is true (XGO_INSECURE_REGISTRY=true).
+func parseRef(s string, insecure bool) (name.Reference, error) {
+	ref, err := name.ParseReference(s)
+	if err != nil {
+		return nil, fmt.Errorf("parsing image reference %q: %w", s, err)
+	}
+	if !plainHTTPAllowed(ref.Context().RegistryStr(), insecure) {
+		return ref, nil
+	}
+	return name.ParseReference(s, name.Insecure)
+}
+
+// parseRepo parses a repository (no tag, no digest) with the rules of parseRef.
+func parseRepo(s string, insecure bool) (name.Repository, error) {
+	repo, err := name.NewRepository(s)
+	if err != nil {
+		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", s, err)
+	}
+	if !plainHTTPAllowed(repo.RegistryStr(), insecure) {
+		return repo, nil
+	}
+	return name.NewRepository(s, name.Insecure)
+}
+
+// plainHTTPAllowed reports whether host ("name[:port]") may be spoken to over
+// plain HTTP: loopback hosts always, others only when insecure is true.
+func plainHTTPAllowed(host string, insecure bool) bool {
+	return insecure || isLoopback(host)
+}
+
+// isLoopback reports whether host ("name[:port]", "[::1]:port") is localhost,
+// a name under .localhost, or a loopback IP address (127.0.0.0/8, ::1).
+func isLoopback(host string) bool {
+	if h, _, err := net.SplitHostPort(host); err == nil {
+		host = h
+	}
+	host = strings.TrimSuffix(strings.TrimPrefix(host, "["), "]")
+	host = strings.ToLower(host)
+	if host == "localhost" || strings.HasSuffix(host, ".localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// retryStatusCodes are the registry answers worth another try: timeouts,
+// rate limits and server errors.
+func retryStatusCodes() []int {
+	return []int{
+		http.StatusRequestTimeout,
+		http.StatusTooManyRequests,
+		http.StatusInternalServerError,
+		http.StatusBadGateway,
+		http.StatusServiceUnavailable,
+		http.StatusGatewayTimeout,
+	}
+}
+
+// retryBackoff waits 0.5 s, 1 s, 2 s, 4 s, 8 s (each ±50%) between five retries.
+func retryBackoff() remote.Backoff {
+	return remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 6}
+}
+
+// remoteOptions returns the options of every registry call: ctx, credentials
+// from the docker config keychain (credential helpers included), the
+// xgo-build user agent, retries, at most jobs parallel uploads, and a transport
+// that refuses plain HTTP to a registry that is not loopback unless insecure.
+func remoteOptions(ctx context.Context, jobs int, insecure bool) []remote.Option {
+	if jobs < 1 {
+		jobs = 1
+	}
+	return []remote.Option{
+		remote.WithContext(ctx),
+		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithUserAgent(userAgent),
+		remote.WithJobs(jobs),
+		remote.WithTransport(newTransport(insecure)),
+		remote.WithRetryBackoff(retryBackoff()),
+		remote.WithRetryStatusCodes(retryStatusCodes()...),
+	}
+}
+
+// registryTransport is the innermost HTTP layer of registry calls (go-containerregistry
+// adds auth, retries and the user agent around it). It enforces the plain HTTP
+// rule and records finished blob uploads for pushIndex.
+type registryTransport struct {
+	next     http.RoundTripper
+	insecure bool
+}
+
+// newTransport returns a transport based on remote.DefaultTransport.
+func newTransport(insecure bool) http.RoundTripper {
+	next := remote.DefaultTransport
+	if t, ok := next.(*http.Transport); ok {
+		next = t.Clone()
+	}
+	return &registryTransport{next: next, insecure: insecure}
+}
+
+// errPlainHTTP is returned for a plain HTTP request that is not allowed.
+var errPlainHTTP = errors.New("plain HTTP is allowed only to loopback registries (set XGO_INSECURE_REGISTRY=true to allow it)")
+
+// RoundTrip implements http.RoundTripper.
+func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	if req.URL.Scheme == "http" && !plainHTTPAllowed(req.URL.Host, t.insecure) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, fmt.Errorf("refusing http://%s: %w", req.URL.Host, errPlainHTTP)
+	}
+	resp, err := t.next.RoundTrip(req)
+	if err == nil && req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated &&
+		strings.Contains(req.URL.Path, "/blobs/uploads/") {
+		recordUpload(req.Context(), req.URL.Query().Get("digest"))
+	}
+	return resp, err
+}
