@@ -55,8 +55,14 @@ func binaryLayer(path, name string, created time.Time) (v1.Layer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("making a layer of %s: %w", path, err)
 	}
-	return l, nil
+	return plainLayer{l}, nil
 }
+
+// plainLayer hides the Descriptor method of tarball's layers, whose empty but
+// non-nil annotations would make an image's in-memory manifest differ from its
+// JSON (validate.Image reports that); the descriptor is then made from the
+// digest, size and media type alone.
+type plainLayer struct{ v1.Layer }
 
 // layerTime is t in whole seconds, UTC; the zero time is the Unix epoch.
 func layerTime(t time.Time) time.Time {

@@ -1,0 +1,146 @@
+package release
+
+import (
+	"fmt"
+	"maps"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// imageSpec is what buildImage puts on top of a base image.
+type imageSpec struct {
+	Platform    shim.Platform
+	Entrypoint  []string          // ["/<name>"]
+	Created     time.Time         // config and history time
+	Annotations map[string]string // manifest annotations (org.opencontainers.image.*)
+}
+
+// buildImage returns base with layer on top, as an OCI image: OCI manifest,
+// config and layer media types (a docker base's layers are the same bytes under
+// their OCI names); a config with spec's platform (variant included),
+// entrypoint (the base's Cmd dropped, as a Dockerfile ENTRYPOINT does) and
+// creation time, keeping the base's Env, User, WorkingDir and the rest; and
+// spec's manifest annotations.
+func buildImage(base v1.Image, layer v1.Layer, spec imageSpec) (v1.Image, error) {
+	img, err := build(base, layer, spec)
+	if err != nil {
+		return nil, fmt.Errorf("building the %s image: %w", spec.Platform, err)
+	}
+	return img, nil
+}
+
+func build(base v1.Image, layer v1.Layer, spec imageSpec) (v1.Image, error) {
+	cf, err := base.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base config: %w", err)
+	}
+	cfg := cf.DeepCopy()
+	m, err := base.Manifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base manifest: %w", err)
+	}
+	baseLayers, err := base.Layers()
+	if err != nil {
+		return nil, fmt.Errorf("reading the base layers: %w", err)
+	}
+	if len(baseLayers) != len(m.Layers) {
+		return nil, fmt.Errorf("base has %d layers but its manifest lists %d", len(baseLayers), len(m.Layers))
+	}
+	diffID, err := layer.DiffID()
+	if err != nil {
+		return nil, fmt.Errorf("reading the layer: %w", err)
+	}
+
+	adds := make([]mutate.Addendum, 0, len(baseLayers)+1)
+	for i, l := range baseLayers {
+		d := m.Layers[i]
+		adds = append(adds, mutate.Addendum{
+			Layer:       asOCILayer(l, d.MediaType),
+			MediaType:   ociLayerType(d.MediaType),
+			Annotations: d.Annotations,
+			URLs:        d.URLs,
+		})
+	}
+	created := v1.Time{Time: layerTime(spec.Created)}
+	adds = append(adds, mutate.Addendum{Layer: layer, MediaType: types.OCILayer})
+
+	p := ociPlatform(spec.Platform)
+	cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
+	cfg.Created = created
+	cfg.Config.Entrypoint = append([]string(nil), spec.Entrypoint...)
+	cfg.Config.Cmd = nil
+	cfg.RootFS.Type = "layers"
+	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
+	cfg.History = append(cfg.History, v1.History{
+		Created:   created,
+		CreatedBy: "xgo-build",
+		Comment:   fmt.Sprintf("%s for %s", firstOr(spec.Entrypoint, "binary"), spec.Platform),
+	})
+
+	img := mutate.MediaType(empty.Image, types.OCIManifestSchema1)
+	img = mutate.ConfigMediaType(img, types.OCIConfigJSON)
+	img, err = mutate.Append(img, adds...)
+	if err != nil {
+		return nil, err
+	}
+	// ConfigFile replaces the config mutate.Append made: the diff IDs and
+	// history above already list every layer.
+	img, err = mutate.ConfigFile(img, cfg)
+	if err != nil {
+		return nil, err
+	}
+	if len(spec.Annotations) > 0 {
+		img = mutate.Annotations(img, maps.Clone(spec.Annotations)).(v1.Image)
+	}
+	return img, nil
+}
+
+// ociLayerType is the OCI name of a layer media type (docker's gzip, plain and
+// foreign layers have the same bytes as their OCI counterparts).
+func ociLayerType(mt types.MediaType) types.MediaType {
+	switch mt {
+	case types.DockerLayer:
+		return types.OCILayer
+	case types.DockerUncompressedLayer:
+		return types.OCIUncompressedLayer
+	case types.DockerForeignLayer:
+		return types.OCIRestrictedLayer
+	}
+	return mt
+}
+
+// asOCILayer returns l reporting its OCI media type, when mt has one that
+// differs. A layer that can be mounted from the base's repository stays
+// mountable.
+func asOCILayer(l v1.Layer, mt types.MediaType) v1.Layer {
+	oci := ociLayerType(mt)
+	if oci == mt {
+		return l
+	}
+	if ml, ok := l.(*remote.MountableLayer); ok {
+		return &remote.MountableLayer{Layer: renamedLayer{ml.Layer, oci}, Reference: ml.Reference}
+	}
+	return renamedLayer{l, oci}
+}
+
+// renamedLayer is a layer under another media type name (same bytes).
+type renamedLayer struct {
+	v1.Layer
+	mediaType types.MediaType
+}
+
+// MediaType implements v1.Layer.
+func (l renamedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
+
+func firstOr(s []string, def string) string {
+	if len(s) > 0 {
+		return s[0]
+	}
+	return def
+}

@@ -1,0 +1,52 @@
+package release
+
+import (
+	"fmt"
+	"maps"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// platformImage is one image of an index and the platform it runs on.
+type platformImage struct {
+	Platform shim.Platform
+	Image    v1.Image
+}
+
+// buildIndex returns an OCI image index of images, in the given order, each
+// descriptor carrying its full platform (variant included), with annotations
+// on the index. Two images for one platform are an error.
+func buildIndex(images []platformImage, annotations map[string]string) (v1.ImageIndex, error) {
+	seen := make(map[shim.Platform]bool, len(images))
+	adds := make([]mutate.IndexAddendum, 0, len(images))
+	for _, pi := range images {
+		if seen[pi.Platform] {
+			return nil, fmt.Errorf("building the index: platform %s appears twice", pi.Platform)
+		}
+		seen[pi.Platform] = true
+		mt, err := pi.Image.MediaType()
+		if err != nil {
+			return nil, fmt.Errorf("building the index: reading the %s image: %w", pi.Platform, err)
+		}
+		adds = append(adds, mutate.IndexAddendum{
+			Add:        pi.Image,
+			Descriptor: v1.Descriptor{MediaType: mt, Platform: ociPlatform(pi.Platform)},
+		})
+	}
+	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
+	idx = mutate.AppendManifests(idx, adds...)
+	if len(annotations) > 0 {
+		idx = mutate.Annotations(idx, maps.Clone(annotations)).(v1.ImageIndex)
+	}
+	return idx, nil
+}
+
+// ociPlatform converts a shim.Platform to an OCI platform: os, architecture and
+// the canonical variant ("v7" for arm, "v3" for amd64/v3, "" for a default).
+func ociPlatform(p shim.Platform) *v1.Platform {
+	return &v1.Platform{OS: p.OS, Architecture: p.Arch, Variant: p.Variant}
+}
