@@ -1,0 +1,218 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// baseImage is the resolved base: "scratch" (an empty image, no network) or a
+// remote image index or single-platform image.
+type baseImage struct {
+	Name   string  // as the user wrote it: "scratch" or a reference
+	Digest v1.Hash // digest of the index or manifest fetched; zero for scratch
+
+	index v1.ImageIndex // a multi-platform base; nil otherwise
+	image v1.Image      // a single-platform base, or the empty image for scratch
+}
+
+// loadBase resolves ref: "scratch" without any network, anything else with one
+// registry call for its index or manifest (the images themselves are fetched
+// lazily, when used).
+func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option) (baseImage, error) {
+	if ref == "scratch" {
+		return baseImage{Name: ref, image: empty.Image}, nil
+	}
+	r, err := parseRef(ref, insecure)
+	if err != nil {
+		return baseImage{}, fmt.Errorf("loading base image: %w", err)
+	}
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		if isNotFound(err) {
+			return baseImage{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
+		}
+		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, err)
+	}
+	b := baseImage{Name: ref, Digest: desc.Digest}
+	switch {
+	case desc.MediaType.IsIndex():
+		b.index, err = desc.ImageIndex()
+	case desc.MediaType.IsImage():
+		b.image, err = desc.Image()
+	default:
+		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, desc.MediaType)
+	}
+	if err != nil {
+		return baseImage{}, fmt.Errorf("reading base image %q: %w", ref, err)
+	}
+	return b, nil
+}
+
+// isNotFound reports whether a registry said that the repository or manifest
+// does not exist.
+func isNotFound(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	if terr.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
+}
+
+// baseEntry is one image of a base, with its normalised platform.
+type baseEntry struct {
+	platform shim.Platform
+	digest   v1.Hash
+	raw      string // the platform as the base spells it
+}
+
+// entries lists the images of the base with a platform Go can build for, in
+// the base's order. Attestations (unknown/unknown), entries without a platform
+// and platforms Go has no port for are left out.
+func (b baseImage) entries() ([]baseEntry, error) {
+	if b.index != nil {
+		m, err := b.index.IndexManifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading base image %q: %w", b.Name, err)
+		}
+		var out []baseEntry
+		for _, d := range m.Manifests {
+			if d.Platform == nil || !d.MediaType.IsImage() {
+				continue
+			}
+			if e, ok := entryFor(d.Platform, d.Digest); ok {
+				out = append(out, e)
+			}
+		}
+		return out, nil
+	}
+	if b.Name == "scratch" || b.image == nil {
+		return nil, nil
+	}
+	cf, err := b.image.ConfigFile()
+	if err != nil {
+		return nil, fmt.Errorf("reading base image %q: %w", b.Name, err)
+	}
+	if e, ok := entryFor(cf.Platform(), b.Digest); ok {
+		return []baseEntry{e}, nil
+	}
+	return nil, nil
+}
+
+func entryFor(p *v1.Platform, digest v1.Hash) (baseEntry, bool) {
+	if p == nil || p.OS == "unknown" || p.Architecture == "unknown" {
+		return baseEntry{}, false
+	}
+	raw := p.OS + "/" + p.Architecture
+	if p.Variant != "" {
+		raw += "/" + p.Variant
+	}
+	sp, err := shim.Parse(raw)
+	if err != nil {
+		return baseEntry{}, false
+	}
+	return baseEntry{platform: sp, digest: digest, raw: raw}, true
+}
+
+// platforms lists the base's platforms, normalised, in the base's order,
+// without duplicates or attestation entries; nil for scratch (which suits any
+// platform).
+func (b baseImage) platforms() ([]shim.Platform, error) {
+	es, err := b.entries()
+	if err != nil {
+		return nil, err
+	}
+	var out []shim.Platform
+	seen := make(map[shim.Platform]bool, len(es))
+	for _, e := range es {
+		if !seen[e.platform] {
+			seen[e.platform] = true
+			out = append(out, e.platform)
+		}
+	}
+	return out, nil
+}
+
+// imageFor returns the base's image for p and its manifest digest (zero for
+// scratch). Platforms match after normalisation (linux/arm64/v8 is
+// linux/arm64); when the base has no image for p's exact variant, its image
+// for the arch's default variant serves (linux/amd64 for linux/amd64/v3), and
+// for arm the next lower variant (arm/v6 for arm/v7). Otherwise it is an error
+// that names p and lists the base's platforms.
+func (b baseImage) imageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
+	if b.Name == "scratch" {
+		return empty.Image, v1.Hash{}, nil
+	}
+	es, err := b.entries()
+	if err != nil {
+		return nil, v1.Hash{}, err
+	}
+	e, ok := pickEntry(es, p)
+	if !ok {
+		have := make([]string, 0, len(es))
+		for _, e := range es {
+			have = append(have, e.platform.String())
+		}
+		list := strings.Join(have, ", ")
+		if list == "" {
+			list = "no platform Go can build for"
+		}
+		return nil, v1.Hash{}, fmt.Errorf("base image %q has no %s image (it has: %s)", b.Name, p, list)
+	}
+	if b.index == nil {
+		return b.image, b.Digest, nil
+	}
+	img, err := b.index.Image(e.digest)
+	if err != nil {
+		return nil, v1.Hash{}, fmt.Errorf("reading the %s image of base %q: %w", p, b.Name, err)
+	}
+	return img, e.digest, nil
+}
+
+// pickEntry finds the entry for p: the exact platform, else a compatible one.
+func pickEntry(es []baseEntry, p shim.Platform) (baseEntry, bool) {
+	for _, want := range compatible(p) {
+		for _, e := range es {
+			if e.platform == want {
+				return e, true
+			}
+		}
+	}
+	return baseEntry{}, false
+}
+
+// compatible lists the platforms whose base image can carry a binary for p,
+// best first: p itself, then for arm the lower variants, else the arch's
+// default variant.
+func compatible(p shim.Platform) []shim.Platform {
+	out := []shim.Platform{p}
+	if p.Arch == "arm" {
+		for _, v := range []string{"v7", "v6", "v5"} {
+			if v < p.Variant {
+				out = append(out, shim.Platform{OS: p.OS, Arch: p.Arch, Variant: v})
+			}
+		}
+		return out
+	}
+	if p.Variant != "" {
+		out = append(out, shim.Platform{OS: p.OS, Arch: p.Arch})
+	}
+	return out
+}
