@@ -1,0 +1,144 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// buildSpec says how to build the binaries: which package, with which flags, where to.
+type buildSpec struct {
+	Dir     string              // directory go build runs in
+	Main    string              // main package import path
+	Name    string              // binary name (".exe" is added for windows)
+	Flags   []string            // extra go build flags, before -o
+	BinDir  string              // binaries go to BinDir/<os>_<arch>[_<variant>]/<name>
+	Jobs    int                 // concurrent go builds
+	Environ []string            // base environment of every go build (os.Environ form)
+	Getenv  func(string) string // the user's variables, checked by shim.Vars
+	Verbose io.Writer           // when not nil, every go command is printed here
+}
+
+// buildResult is one built and verified binary.
+type buildResult struct {
+	Platform shim.Platform
+	Path     string        // absolute path of the binary
+	Size     int64         // bytes
+	Duration time.Duration // wall time of go build
+}
+
+// buildJob is one planned go build.
+type buildJob struct {
+	platform shim.Platform
+	vars     []string // the shim's variables for the platform
+	out      string   // binary path
+}
+
+// buildAll runs one go build per platform, at most spec.Jobs at a time, and verifies each
+// binary with shim.Verify. done, when not nil, is called once per finished binary, never
+// concurrently. The environment of every platform is checked before the first build starts;
+// the first failure cancels the other builds and names its platform and go's message. Results
+// are in the order of platforms.
+func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, done func(buildResult)) ([]buildResult, error) {
+	jobs := make([]buildJob, len(platforms))
+	for i, p := range platforms {
+		vars, err := shim.Vars(p, spec.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("setting up the build for %s: %w", p, err)
+		}
+		name := spec.Name
+		if p.OS == "windows" {
+			name += ".exe"
+		}
+		jobs[i] = buildJob{
+			platform: p,
+			vars:     vars,
+			out:      filepath.Join(spec.BinDir, platformDir(p), name),
+		}
+	}
+
+	results := make([]buildResult, len(jobs))
+	var mu sync.Mutex // serialises done and the verbose writer
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(spec.Jobs, 1))
+	for i, job := range jobs {
+		g.Go(func() error {
+			if gctx.Err() != nil {
+				return gctx.Err()
+			}
+			args := append([]string{"build", "-trimpath"}, spec.Flags...)
+			args = append(args, "-o", job.out, spec.Main)
+			if spec.Verbose != nil {
+				mu.Lock()
+				fmt.Fprintf(spec.Verbose, "%s go %s\n", quoteWords(job.vars), quoteWords(args))
+				mu.Unlock()
+			}
+			r, err := buildOne(gctx, spec, job, args)
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return err
+			}
+			results[i] = r
+			if done != nil {
+				mu.Lock()
+				done(r)
+				mu.Unlock()
+			}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return results, nil
+}
+
+// buildOne runs one go build and verifies its output.
+func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) (buildResult, error) {
+	if err := os.MkdirAll(filepath.Dir(job.out), 0o755); err != nil {
+		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
+	}
+	cmd := exec.CommandContext(ctx, "go", args...)
+	cmd.Dir = spec.Dir
+	cmd.Env = shim.MergeEnv(spec.Environ, job.vars)
+	var stderr bytes.Buffer
+	cmd.Stdout = &stderr
+	cmd.Stderr = &stderr
+	cmd.WaitDelay = 5 * time.Second
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			return buildResult{}, fmt.Errorf("building %s: go build: %w", job.platform, err)
+		}
+		return buildResult{}, fmt.Errorf("building %s: go build: %w:\n%s", job.platform, err, msg)
+	}
+	if err := shim.Verify(job.out, job.platform); err != nil {
+		return buildResult{}, fmt.Errorf("verifying the %s binary %s: %w", job.platform, job.out, err)
+	}
+	fi, err := os.Stat(job.out)
+	if err != nil {
+		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
+	}
+	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed}, nil
+}
+
+// platformDir is the directory name of a platform's binary: os_arch[_variant].
+func platformDir(p shim.Platform) string {
+	return strings.ReplaceAll(p.String(), "/", "_")
+}

@@ -1,0 +1,430 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/url"
+	"os/exec"
+	"path"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+)
+
+// config is everything a release needs from the environment and from git, validated.
+type config struct {
+	Dir       string       // project directory: go and git run here
+	Main      string       // import path of the main package
+	Name      string       // binary name (without .exe)
+	Platforms platformList // requested platforms, resolved against the base by plan
+	Base      string       // "scratch" or a registry reference
+	Repo      string       // repository to push to, "" when XGO_REPO is unset
+	repo      name.Repository
+	Tags      []string  // tags release pushes
+	Jobs      int       // parallel go builds
+	Flags     []string  // extra go build flags
+	Dist      string    // absolute output directory
+	Insecure  bool      // plain HTTP allowed to registries that are not on loopback
+	Created   time.Time // timestamp of the images
+	Version   string    // git tag on HEAD, "" when there is none
+	Revision  string    // HEAD commit, "" outside git
+	Source    string    // https URL of the origin remote, "" when unknown
+}
+
+// loadConfig reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv and the version,
+// commit and origin from git in dir. Every bad value is reported, each in one line naming the
+// variable and the value, before any work starts.
+func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
+	c := config{Dir: dir}
+	var errs []error
+	bad := func(variable, value string, err error) {
+		errs = append(errs, fmt.Errorf("%s=%q: %w", variable, value, err))
+	}
+
+	if v := getenv("XGO_INSECURE_REGISTRY"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("XGO_INSECURE_REGISTRY", v, errors.New("must be true or false"))
+		}
+		c.Insecure = b
+	}
+
+	pl, err := parsePlatformList(getenv("XGO_PLATFORMS"))
+	if err != nil {
+		bad("XGO_PLATFORMS", getenv("XGO_PLATFORMS"), err)
+	}
+	c.Platforms = pl
+
+	c.Base = "scratch"
+	if v := getenv("XGO_BASE"); v != "" {
+		c.Base = strings.TrimSpace(v)
+		if c.Base != "scratch" {
+			if _, err := parseRef(c.Base, c.Insecure); err != nil {
+				bad("XGO_BASE", v, errors.New(`must be "scratch" or an image reference like registry.example/repo:tag`))
+			}
+		}
+	}
+
+	if v := getenv("XGO_REPO"); v != "" {
+		repo, err := parseRepo(strings.TrimSpace(v), c.Insecure)
+		if err != nil {
+			bad("XGO_REPO", v, errors.New("must be a repository like registry.example/owner/app, without tag or digest"))
+		}
+		c.Repo, c.repo = strings.TrimSpace(v), repo
+	}
+
+	c.Jobs = runtime.NumCPU()
+	if v := getenv("XGO_JOBS"); v != "" {
+		n, err := strconv.Atoi(strings.TrimSpace(v))
+		if err != nil || n < 1 {
+			bad("XGO_JOBS", v, errors.New("must be a positive integer"))
+		}
+		c.Jobs = n
+	}
+
+	if v := getenv("XGO_FLAGS"); v != "" {
+		flags, err := splitWords(v)
+		if err == nil {
+			err = checkFlags(flags)
+		}
+		if err != nil {
+			bad("XGO_FLAGS", v, err)
+		}
+		c.Flags = flags
+	}
+
+	c.Dist = filepath.Join(dir, "dist")
+	if v := getenv("XGO_DIST"); v != "" {
+		if strings.TrimSpace(v) == "" {
+			bad("XGO_DIST", v, errors.New("must be a directory path"))
+		} else if filepath.IsAbs(v) {
+			c.Dist = filepath.Clean(v)
+		} else {
+			c.Dist = filepath.Join(dir, v)
+		}
+	}
+
+	epoch := getenv("SOURCE_DATE_EPOCH")
+	if epoch != "" {
+		n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
+		if err != nil || n < 0 || n > maxEpoch {
+			bad("SOURCE_DATE_EPOCH", epoch, errors.New("must be a non-negative integer number of seconds since 1970"))
+		}
+		c.Created = time.Unix(n, 0).UTC()
+	}
+
+	g := readGit(ctx, dir)
+	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
+	if epoch == "" {
+		c.Created = time.Unix(g.commitTime, 0).UTC()
+	}
+
+	tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS"))
+	if err != nil {
+		bad("XGO_TAGS", getenv("XGO_TAGS"), err)
+	}
+	c.Tags = tags
+
+	c.Main, err = findMain(ctx, dir, getenv("XGO_MAIN"))
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.Name = binaryName(c.Main)
+
+	if err := errors.Join(errs...); err != nil {
+		return config{}, err
+	}
+	return c, nil
+}
+
+// maxEpoch is the last second of the year 9999, the largest time an RFC 3339 timestamp holds.
+const maxEpoch = 253402300799
+
+// checkFlags rejects XGO_FLAGS that would take the output path away from the release.
+func checkFlags(flags []string) error {
+	for _, f := range flags {
+		if f == "-o" || f == "--o" || strings.HasPrefix(f, "-o=") || strings.HasPrefix(f, "--o=") {
+			return errors.New("must not set -o: the release chooses each binary's path")
+		}
+	}
+	return nil
+}
+
+// gitInfo is what the release takes from the git repository around the project.
+type gitInfo struct {
+	tag        string
+	revision   string
+	source     string
+	commitTime int64
+}
+
+// readGit asks git in dir for the tag on HEAD, the HEAD commit and its time, and the origin
+// URL. Outside a git work tree (or without git) every field stays empty.
+func readGit(ctx context.Context, dir string) gitInfo {
+	var g gitInfo
+	rev, err := gitOutput(ctx, dir, "rev-parse", "HEAD")
+	if err != nil {
+		return g
+	}
+	g.revision = rev
+	if tags, err := gitOutput(ctx, dir, "tag", "--points-at", "HEAD"); err == nil {
+		g.tag = pickGitTag(strings.Split(tags, "\n"))
+	}
+	if ct, err := gitOutput(ctx, dir, "log", "-1", "--format=%ct"); err == nil {
+		if n, err := strconv.ParseInt(ct, 10, 64); err == nil && n >= 0 {
+			g.commitTime = n
+		}
+	}
+	if u, err := gitOutput(ctx, dir, "remote", "get-url", "origin"); err == nil {
+		g.source = sourceURL(u)
+	}
+	return g
+}
+
+// gitOutput runs git with args in dir and returns its trimmed standard output.
+func gitOutput(ctx context.Context, dir string, args ...string) (string, error) {
+	cmd := exec.CommandContext(ctx, "git", args...)
+	cmd.Dir = dir
+	out, err := cmd.Output()
+	return strings.TrimSpace(string(out)), err
+}
+
+// scpLike matches git's scp-like remote syntax, user@host:path.
+var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?([A-Za-z0-9.-]+):([^/].*)$`)
+
+// sourceURL turns a git remote URL into the https URL that org.opencontainers.image.source
+// carries, dropping any credentials, port-less ssh users and a trailing .git; local paths and
+// unknown forms give "".
+func sourceURL(remote string) string {
+	remote = strings.TrimSpace(remote)
+	var host, p string
+	if m := scpLike.FindStringSubmatch(remote); m != nil && !strings.Contains(remote, "://") {
+		host, p = m[1], m[2]
+	} else {
+		u, err := url.Parse(remote)
+		if err != nil {
+			return ""
+		}
+		switch u.Scheme {
+		case "https", "http", "ssh", "git", "git+ssh", "ssh+git":
+		default:
+			return ""
+		}
+		host, p = u.Hostname(), u.Path
+		if u.Scheme == "https" || u.Scheme == "http" {
+			if port := u.Port(); port != "" {
+				host += ":" + port
+			}
+		}
+	}
+	p = strings.TrimSuffix(strings.Trim(path.Clean("/"+p), "/"), ".git")
+	if host == "" || p == "" || p == "." {
+		return ""
+	}
+	return "https://" + host + "/" + p
+}
+
+// listedPackage is the part of `go list -json` output the release reads.
+type listedPackage struct {
+	ImportPath string
+	Name       string
+	Error      *struct{ Err string }
+}
+
+// findMain resolves XGO_MAIN (value) to the import path of a main package, or, when value is
+// empty, finds the module's only main package under dir. Packages named magefiles are mage's,
+// not candidates.
+func findMain(ctx context.Context, dir, value string) (string, error) {
+	if value == "" {
+		pkgs, err := goList(ctx, dir, "./...")
+		if err != nil {
+			return "", fmt.Errorf("finding the main package: %w", err)
+		}
+		var mains []string
+		for _, p := range pkgs {
+			if p.ImportPath == "./..." && p.Error != nil {
+				return "", fmt.Errorf("finding the main package: go list ./...: %s", strings.TrimSpace(p.Error.Err))
+			}
+			if p.Name == "main" && p.Error == nil && path.Base(p.ImportPath) != "magefiles" {
+				mains = append(mains, p.ImportPath)
+			}
+		}
+		switch len(mains) {
+		case 1:
+			return mains[0], nil
+		case 0:
+			return "", errors.New("XGO_MAIN is not set and the module has no main package: set XGO_MAIN to the package to build")
+		default:
+			return "", fmt.Errorf("XGO_MAIN is not set and the module has %d main packages: set XGO_MAIN to one of %s", len(mains), strings.Join(mains, ", "))
+		}
+	}
+	v := strings.TrimSpace(value)
+	switch {
+	case v == "" || strings.HasPrefix(v, "-"):
+		return "", fmt.Errorf("XGO_MAIN=%q: must be a package path like ./cmd/app", value)
+	case strings.Contains(v, "..."):
+		return "", fmt.Errorf("XGO_MAIN=%q: must name one package, not a pattern", value)
+	}
+	pkgs, err := goList(ctx, dir, v)
+	if err != nil {
+		return "", fmt.Errorf("XGO_MAIN=%q: %w", value, err)
+	}
+	if len(pkgs) != 1 {
+		return "", fmt.Errorf("XGO_MAIN=%q: must name exactly one package, found %d", value, len(pkgs))
+	}
+	p := pkgs[0]
+	switch {
+	case p.Error != nil:
+		return "", fmt.Errorf("XGO_MAIN=%q: %s", value, strings.TrimSpace(p.Error.Err))
+	case p.Name != "main":
+		return "", fmt.Errorf("XGO_MAIN=%q: package %s is package %s, not a main package", value, p.ImportPath, p.Name)
+	}
+	return p.ImportPath, nil
+}
+
+// goList runs `go list -e -json` for one pattern in dir.
+func goList(ctx context.Context, dir, pattern string) ([]listedPackage, error) {
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-json=ImportPath,Name,Error", pattern)
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		msg := strings.TrimSpace(stderr.String())
+		if msg == "" {
+			msg = err.Error()
+		}
+		return nil, fmt.Errorf("go list %s: %s", pattern, msg)
+	}
+	var pkgs []listedPackage
+	dec := json.NewDecoder(&stdout)
+	for {
+		var p listedPackage
+		if err := dec.Decode(&p); err == io.EOF {
+			break
+		} else if err != nil {
+			return nil, fmt.Errorf("reading go list output: %w", err)
+		}
+		pkgs = append(pkgs, p)
+	}
+	return pkgs, nil
+}
+
+// majorSuffix matches a module major version path element such as v2.
+var majorSuffix = regexp.MustCompile(`^v[0-9]+$`)
+
+// binaryName is the file name go build gives the main package importPath: its last path
+// element, or the one before a major version suffix (example.com/app/v2 -> app).
+func binaryName(importPath string) string {
+	if importPath == "" {
+		return ""
+	}
+	elems := strings.Split(importPath, "/")
+	last := elems[len(elems)-1]
+	if majorSuffix.MatchString(last) && len(elems) > 1 {
+		return elems[len(elems)-2]
+	}
+	return last
+}
+
+// splitWords splits s into words as a POSIX shell does, without any expansion: blanks
+// (space, tab, newline) separate words; single quotes keep everything up to the next single
+// quote; double quotes keep everything except that a backslash escapes ", \, $, ` and
+// newline; outside quotes a backslash keeps the next character, and backslash-newline is
+// removed. An unterminated quote or a trailing backslash is an error.
+func splitWords(s string) ([]string, error) {
+	var words []string
+	var cur strings.Builder
+	inWord := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch c {
+		case ' ', '\t', '\n':
+			if inWord {
+				words = append(words, cur.String())
+				cur.Reset()
+				inWord = false
+			}
+		case '\\':
+			if i+1 >= len(s) {
+				return nil, errors.New("ends with a lone backslash")
+			}
+			i++
+			if s[i] == '\n' {
+				continue
+			}
+			cur.WriteByte(s[i])
+			inWord = true
+		case '\'':
+			end := strings.IndexByte(s[i+1:], '\'')
+			if end < 0 {
+				return nil, errors.New("has an unterminated single quote")
+			}
+			cur.WriteString(s[i+1 : i+1+end])
+			i += end + 1
+			inWord = true
+		case '"':
+			closed := false
+			for i++; i < len(s); i++ {
+				if s[i] == '"' {
+					closed = true
+					break
+				}
+				if s[i] == '\\' && i+1 < len(s) && strings.IndexByte("\"\\$`\n", s[i+1]) >= 0 {
+					i++
+					if s[i] != '\n' {
+						cur.WriteByte(s[i])
+					}
+					continue
+				}
+				cur.WriteByte(s[i])
+			}
+			if !closed {
+				return nil, errors.New("has an unterminated double quote")
+			}
+			inWord = true
+		default:
+			cur.WriteByte(c)
+			inWord = true
+		}
+	}
+	if inWord {
+		words = append(words, cur.String())
+	}
+	return words, nil
+}
+
+// quoteWords joins words into one string that splitWords splits back into the same words,
+// quoting only the words that need it; it is used to show commands.
+func quoteWords(words []string) string {
+	out := make([]string, len(words))
+	for i, w := range words {
+		out[i] = quoteWord(w)
+	}
+	return strings.Join(out, " ")
+}
+
+// quoteWord returns w as one shell word.
+func quoteWord(w string) string {
+	if w != "" && strings.IndexFunc(w, needsQuote) < 0 {
+		return w
+	}
+	return "'" + strings.ReplaceAll(w, "'", `'\''`) + "'"
+}
+
+// needsQuote reports whether r is special to a shell.
+func needsQuote(r rune) bool {
+	switch {
+	case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9':
+		return false
+	}
+	return !strings.ContainsRune("-_./=:,+@%", r)
+}

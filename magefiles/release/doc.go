@@ -1,0 +1,61 @@
+// Package release provides mage targets that build multi-platform container images of a Go
+// program without a Docker daemon, buildx or QEMU: every platform is cross-compiled natively
+// and in parallel, each binary is put on a base image, and the images are stitched into one
+// OCI image index that is written to disk or pushed to any OCI registry.
+//
+// Pull the targets into a magefile with one import:
+//
+//	//go:build mage
+//
+//	package main
+//
+//	import (
+//		//mage:import
+//		_ "github.com/xgo-build/xgo-build/magefiles/release"
+//	)
+//
+// Targets:
+//
+//	binaries  go build per platform into dist/bin/<os>_<arch>[_<variant>]/<name>, each binary
+//	          verified against its platform
+//	image     binaries, then one image per platform and an OCI image layout in dist/oci
+//	release   image, then a push to XGO_REPO: blobs, manifests, the index, and tags last;
+//	          prints repo@sha256:... and writes dist/release.json
+//
+// Configuration is read from the environment; every value is checked before any work starts,
+// and a bad value fails with one message naming the variable and the value:
+//
+//	XGO_MAIN               main package to build (default: the module's only main package;
+//	                       a magefiles package is not a candidate)
+//	XGO_PLATFORMS          comma-separated os/arch[/variant] list, or "all" for every platform
+//	                       of the base index (default: linux/amd64, linux/386, linux/arm64,
+//	                       linux/arm/v7, linux/arm/v6, linux/ppc64le, linux/s390x, linux/riscv64)
+//	XGO_BASE               base image: "scratch" (default) or a registry reference
+//	XGO_REPO               repository release pushes to, e.g. ghcr.io/you/app (release only)
+//	XGO_TAGS               comma-separated tags; replaces the computed tags, or is added to
+//	                       them when the value starts with "+" (XGO_TAGS=+edge,nightly)
+//	XGO_JOBS               parallel go builds (default: the number of CPUs)
+//	XGO_FLAGS              extra go build flags, split into words as a POSIX shell splits them
+//	                       (single and double quotes, backslash escapes; no variables, globs
+//	                       or command substitution; no shell is ever run)
+//	XGO_DIST               output directory (default dist)
+//	XGO_INSECURE_REGISTRY  true to allow plain HTTP to a registry that is not on loopback
+//	                       (loopback registries always may use plain HTTP)
+//	SOURCE_DATE_EPOCH      timestamp of the images in seconds since 1970 (default: the HEAD
+//	                       commit time, else 0)
+//
+// Tags: when HEAD carries a git tag vX.Y.Z, the image is tagged X.Y.Z, X.Y, X and latest; a
+// prerelease tag vX.Y.Z-pre gives only X.Y.Z-pre; anything else (no tag, a tag that is not
+// exact semver such as v1.2 or v1.2.3+meta) gives latest. When several tags point at HEAD the
+// highest semver one is used.
+//
+// Reproducibility: binaries are built with -trimpath and images take their timestamps from
+// SOURCE_DATE_EPOCH or the commit, so the same commit gives the same index digest on every run
+// and every machine with the same Go toolchain. Go stamps VCS information into binaries, and
+// it marks the tree as modified when dist/ is untracked: list dist/ in .gitignore.
+//
+// Every go build gets the environment of the xgo-build shim for its platform (GOOS, GOARCH,
+// the variant variable, CGO_ENABLED=0 unless set), so a mage release and a Dockerfile build
+// with xgo-build produce the same binary for the same platform string. Run mage with -v to see
+// the go commands.
+package release
