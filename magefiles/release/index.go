@@ -33,7 +33,7 @@ func buildIndex(images []platformImage, annotations map[string]string) (v1.Image
 			return nil, fmt.Errorf("building the index: reading the %s image: %w", pi.Platform, err)
 		}
 		adds = append(adds, mutate.IndexAddendum{
-			Add:        pi.Image,
+			Add:        imageWithoutArtifactType{pi.Image},
 			Descriptor: v1.Descriptor{MediaType: mt, Platform: ociPlatform(pi.Platform)},
 		})
 	}
@@ -44,6 +44,15 @@ func buildIndex(images []platformImage, annotations map[string]string) (v1.Image
 	}
 	return idx, nil
 }
+
+// imageWithoutArtifactType keeps go-containerregistry from writing the config
+// media type as "artifactType" into the index descriptor of an ordinary image:
+// the field is meant for artifacts, and tools that predate it (skopeo 1.9)
+// rewrite such an index, changing its digest, instead of copying it as is.
+type imageWithoutArtifactType struct{ v1.Image }
+
+// ArtifactType implements partial.withArtifactType.
+func (imageWithoutArtifactType) ArtifactType() (string, error) { return "", nil }
 
 // ociPlatform converts a shim.Platform to an OCI platform: os, architecture and
 // the canonical variant ("v7" for arm, "v3" for amd64/v3, "" for a default).

@@ -61,8 +61,8 @@ func TestBuildIndex(t *testing.T) {
 		if d.Platform == nil || !reflect.DeepEqual(*d.Platform, want[i]) {
 			t.Errorf("manifest %d platform %+v, want %+v", i, d.Platform, want[i])
 		}
-		if d.MediaType != types.OCIManifestSchema1 {
-			t.Errorf("manifest %d media type %s", i, d.MediaType)
+		if d.MediaType != types.OCIManifestSchema1 || d.ArtifactType != "" {
+			t.Errorf("manifest %d media type %s, artifact type %q; want an OCI manifest and no artifact type", i, d.MediaType, d.ArtifactType)
 		}
 		if dg, _ := images[i].Image.Digest(); d.Digest != dg {
 			t.Errorf("manifest %d digest %s, want %s (the given order)", i, d.Digest, dg)

@@ -1,0 +1,169 @@
+package release
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+func testIndex(t testing.TB, platforms ...string) v1.ImageIndex {
+	t.Helper()
+	idx, err := buildIndex(testImages(t, platforms...), map[string]string{"org.opencontainers.image.version": "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// entries lists the names in dir.
+func entries(t testing.TB, dir string) []string {
+	t.Helper()
+	es, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range es {
+		names = append(names, e.Name())
+	}
+	return names
+}
+
+// readLayout reads the one index a layout at dir holds.
+func readLayout(t testing.TB, dir string) v1.ImageIndex {
+	t.Helper()
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Manifests) != 1 {
+		t.Fatalf("index.json lists %d manifests, want 1", len(m.Manifests))
+	}
+	idx, err := top.ImageIndex(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func TestWriteLayout(t *testing.T) {
+	idx := testIndex(t, "linux/amd64", "linux/arm64", "linux/arm/v7")
+	parent := t.TempDir()
+	dir := filepath.Join(parent, "dist", "oci")
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	got := readLayout(t, dir)
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index of the layout: %v", err)
+	}
+	want, _ := idx.Digest()
+	if d, _ := got.Digest(); d != want {
+		t.Fatalf("layout index %s, want %s", d, want)
+	}
+	if names := entries(t, filepath.Dir(dir)); len(names) != 1 || names[0] != "oci" {
+		t.Fatalf("beside the layout: %v, want only oci", names)
+	}
+	if fi, err := os.Stat(dir); err != nil || fi.Mode().Perm() != 0o755 {
+		t.Fatalf("layout dir mode: %v, %v; want 0755", fi.Mode(), err)
+	}
+
+	// A second write replaces the layout whole: old files go.
+	if err := os.WriteFile(filepath.Join(dir, "stale"), []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	idx2 := testIndex(t, "linux/s390x")
+	if err := writeLayout(dir, idx2); err != nil {
+		t.Fatal(err)
+	}
+	want2, _ := idx2.Digest()
+	if d, _ := readLayout(t, dir).Digest(); d != want2 {
+		t.Fatalf("rewritten layout index %s, want %s", d, want2)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stale")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("a file of the old layout survived: %v", err)
+	}
+	if names := entries(t, filepath.Dir(dir)); len(names) != 1 {
+		t.Fatalf("beside the layout: %v, want only oci", names)
+	}
+}
+
+func TestWriteLayoutFailureKeepsTheOldOne(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "oci")
+	old := testIndex(t, "linux/amd64")
+	if err := writeLayout(dir, old); err != nil {
+		t.Fatal(err)
+	}
+	// An index whose binary changes after its layer was made cannot be written.
+	bin := writeBinary(t, "version 1")
+	img, err := buildImage(randomBase(t), mustLayer(t, bin, "app", created),
+		imageSpec{Platform: mustPlatform(t, "linux/arm64"), Entrypoint: []string{"/app"}, Created: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad, err := buildIndex([]platformImage{{Platform: mustPlatform(t, "linux/arm64"), Image: img}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(bin, []byte("version 2!"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := writeLayout(dir, bad); !errors.Is(err, errChanged) {
+		t.Fatalf("writeLayout with a changed binary: %v, want errChanged", err)
+	}
+	want, _ := old.Digest()
+	if d, _ := readLayout(t, dir).Digest(); d != want {
+		t.Fatalf("after a failed write the layout holds %s, want the old %s", d, want)
+	}
+	if names := entries(t, filepath.Dir(dir)); len(names) != 1 {
+		t.Fatalf("beside the layout: %v, want only oci (no incomplete copy left)", names)
+	}
+}
+
+// TestWriteLayoutSkopeo checks that skopeo reads the layout: it copies the
+// whole multi-platform image out with the same digests, and inspects the image
+// of a given platform.
+func TestWriteLayoutSkopeo(t *testing.T) {
+	skopeo := needTool(t, "skopeo", "install it with `apt-get install skopeo`")
+	idx := testIndex(t, "linux/amd64", "linux/arm64", "linux/s390x")
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command(skopeo, args...)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("skopeo %s: %v\n%s", strings.Join(args, " "), err, stderr.String())
+		}
+		return strings.TrimSpace(string(out))
+	}
+	raw, _ := idx.RawManifest()
+	if got := run("inspect", "--raw", "oci:"+dir); got != strings.TrimSpace(string(raw)) {
+		t.Errorf("skopeo inspect --raw:\n%s\nwant\n%s", got, raw)
+	}
+	want, _ := idx.Digest()
+	if got := run("inspect", "--override-os", "linux", "--override-arch", "s390x", "--format", "{{.Os}}/{{.Architecture}} {{.Digest}}", "oci:"+dir); got != "linux/s390x "+want.String() {
+		t.Errorf("skopeo inspect of linux/s390x: %q, want %q", got, "linux/s390x "+want.String())
+	}
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	run("copy", "--all", "--preserve-digests", "oci:"+dir, "oci:"+copyDir+":latest")
+	if d, _ := readLayout(t, copyDir).Digest(); d != want {
+		t.Errorf("skopeo copy --all gave index %s, want %s", d, want)
+	}
+}
