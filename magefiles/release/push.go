@@ -1,0 +1,147 @@
+package release
+
+import (
+	"context"
+	"fmt"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+)
+
+// pushResult is what pushIndex did.
+type pushResult struct {
+	Digest        v1.Hash  // the index digest
+	Tags          []string // the tags that now point at the index
+	BlobsUploaded int      // layers and configs sent
+	BlobsSkipped  int      // layers and configs the registry already had
+	BytesUploaded int64
+	BytesSkipped  int64
+}
+
+// pushIndex pushes idx to repo and then tags it: first every blob the registry
+// lacks (in parallel, up to the jobs of opts) and every image manifest, by
+// digest; then the index, by digest; and only then each tag, so that no tag
+// ever points at an index whose parts are not all present. A failure before the
+// tags leaves no tag changed. Pushing an index the registry already has sends
+// no blob.
+func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []string, opts []remote.Option) (pushResult, error) {
+	digest, err := idx.Digest()
+	if err != nil {
+		return pushResult{}, fmt.Errorf("pushing to %s: %w", repo, err)
+	}
+	res := pushResult{Digest: digest}
+	ref := repo.Digest(digest.String())
+	refs := make([]name.Tag, len(tags))
+	for i, t := range tags {
+		tag, err := name.NewTag(repo.Name()+":"+t, name.StrictValidation)
+		if err != nil {
+			return res, fmt.Errorf("pushing %s: invalid tag %q: %w", ref, t, err)
+		}
+		refs[i] = repo.Tag(tag.TagStr())
+	}
+	blobs, err := indexBlobs(idx)
+	if err != nil {
+		return res, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+
+	tally := &uploadTally{digests: map[string]bool{}}
+	ctx = context.WithValue(ctx, tallyKey{}, tally)
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
+	p, err := remote.NewPusher(opts...)
+	if err != nil {
+		return res, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	// Push writes the children (blobs, then each image manifest) before the
+	// index itself, and skips them all when the registry has the index.
+	err = p.Push(ctx, ref, idx)
+	res.count(blobs, tally)
+	if err != nil {
+		return res, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	for _, tag := range refs {
+		if err := p.Push(ctx, tag, idx); err != nil {
+			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), err)
+		}
+		res.Tags = append(res.Tags, tag.TagStr())
+	}
+	return res, nil
+}
+
+// count splits blobs into those this push uploaded and those it skipped.
+func (r *pushResult) count(blobs map[v1.Hash]int64, t *uploadTally) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for h, size := range blobs {
+		if t.digests[h.String()] {
+			r.BlobsUploaded++
+			r.BytesUploaded += size
+		} else {
+			r.BlobsSkipped++
+			r.BytesSkipped += size
+		}
+	}
+}
+
+// indexBlobs returns the size of every config and layer blob under idx, by digest.
+func indexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
+	blobs := map[v1.Hash]int64{}
+	var walk func(v1.ImageIndex) error
+	walk = func(idx v1.ImageIndex) error {
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		for _, d := range m.Manifests {
+			switch {
+			case d.MediaType.IsIndex():
+				child, err := idx.ImageIndex(d.Digest)
+				if err != nil {
+					return err
+				}
+				if err := walk(child); err != nil {
+					return err
+				}
+			case d.MediaType.IsImage():
+				img, err := idx.Image(d.Digest)
+				if err != nil {
+					return err
+				}
+				im, err := img.Manifest()
+				if err != nil {
+					return err
+				}
+				blobs[im.Config.Digest] = im.Config.Size
+				for _, l := range im.Layers {
+					blobs[l.Digest] = l.Size
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(idx); err != nil {
+		return nil, fmt.Errorf("listing blobs: %w", err)
+	}
+	return blobs, nil
+}
+
+// uploadTally collects the digests of the blob uploads a push completed; the
+// transport of remoteOptions records them through the request context.
+type uploadTally struct {
+	mu      sync.Mutex
+	digests map[string]bool
+}
+
+type tallyKey struct{}
+
+// recordUpload notes a completed upload of the blob digest in ctx's tally, if any.
+func recordUpload(ctx context.Context, digest string) {
+	t, ok := ctx.Value(tallyKey{}).(*uploadTally)
+	if !ok || digest == "" {
+		return
+	}
+	t.mu.Lock()
+	t.digests[digest] = true
+	t.mu.Unlock()
+}

@@ -1,0 +1,239 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+)
+
+// recorder logs the requests a push sends ("PUT /v2/.../manifests/x") and can
+// fail chosen ones, around the transport of remoteOptions.
+type recorder struct {
+	next http.RoundTripper
+	fail func(*http.Request) bool
+
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, req.Method+" "+req.URL.Path)
+	r.mu.Unlock()
+	if r.fail != nil && r.fail(req) {
+		if req.Body != nil {
+			req.Body.Close()
+		}
+		return nil, errors.New("injected failure")
+	}
+	return r.next.RoundTrip(req)
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.reqs...)
+}
+
+// pushSetup starts a registry and returns a repository in it and options
+// whose requests rec records.
+func pushSetup(t *testing.T) (name.Repository, *recorder, []remote.Option) {
+	t.Helper()
+	reg := registrytest.Start(t)
+	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &recorder{next: newTransport(false)}
+	opts := append(remoteOptions(context.Background(), 4, false), remote.WithTransport(rec))
+	return repo, rec, opts
+}
+
+// blobCount returns the number and total size of the distinct blobs under idx.
+func blobCount(t *testing.T, idx v1.ImageIndex) (int, int64) {
+	t.Helper()
+	blobs, err := indexBlobs(idx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var size int64
+	for _, s := range blobs {
+		size += s
+	}
+	return len(blobs), size
+}
+
+func TestPushIndex(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	ctx := context.Background()
+	idx := testIndex(t, "linux/amd64", "linux/arm64", "linux/arm/v7")
+	want, _ := idx.Digest()
+	n, size := blobCount(t, idx)
+	if n != 8 { // three configs, three binaries, two base layers shared by all
+		t.Fatalf("the test index has %d blobs, want 8", n)
+	}
+
+	res, err := pushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRes := pushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsUploaded: n, BytesUploaded: size}
+	if !reflect.DeepEqual(res, wantRes) {
+		t.Fatalf("first push: %+v, want %+v", res, wantRes)
+	}
+
+	// Order: every manifest by digest, the index last among them, then the tags.
+	m, _ := idx.IndexManifest()
+	manifestPut := func(ref string) int {
+		for i, r := range rec.requests() {
+			if r == "PUT /v2/team/app/manifests/"+ref {
+				return i
+			}
+		}
+		t.Fatalf("no PUT of manifest %s in %v", ref, rec.requests())
+		return -1
+	}
+	indexAt := manifestPut(want.String())
+	for _, d := range m.Manifests {
+		if at := manifestPut(d.Digest.String()); at > indexAt {
+			t.Errorf("image manifest %s put after the index", d.Digest)
+		}
+	}
+	for _, tag := range []string{"1.2.3", "latest"} {
+		at := manifestPut(tag)
+		for i, r := range rec.requests() {
+			if i > at && (strings.Contains(r, "/blobs/") || strings.Contains(r, "/manifests/sha256:")) && strings.HasPrefix(r, "P") {
+				t.Errorf("%q sent after tag %s", r, tag)
+			}
+		}
+		if at < indexAt {
+			t.Errorf("tag %s put before the index", tag)
+		}
+	}
+
+	// What the registry has: the tags resolve to the whole index.
+	for _, tag := range []string{"1.2.3", "latest"} {
+		got, err := remote.Index(repo.Tag(tag), opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := got.Digest(); d != want {
+			t.Fatalf("tag %s is %s, want %s", tag, d, want)
+		}
+		if err := validate.Index(got); err != nil {
+			t.Fatalf("validate.Index of the pushed index: %v", err)
+		}
+	}
+
+	// A second push of the same index uploads nothing.
+	before := len(rec.requests())
+	res, err = pushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantRes = pushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsSkipped: n, BytesSkipped: size}
+	if !reflect.DeepEqual(res, wantRes) {
+		t.Fatalf("second push: %+v, want %+v", res, wantRes)
+	}
+	for _, r := range rec.requests()[before:] {
+		if strings.HasPrefix(r, "PUT") || strings.HasPrefix(r, "POST") || strings.HasPrefix(r, "PATCH") {
+			t.Errorf("second push sent %q", r)
+		}
+	}
+}
+
+func TestPushIndexUploadsOnlyWhatIsMissing(t *testing.T) {
+	repo, _, opts := pushSetup(t)
+	ctx := context.Background()
+	idx := testIndex(t, "linux/amd64", "linux/s390x")
+	m, _ := idx.IndexManifest()
+	first, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(repo.Digest(m.Manifests[0].Digest.String()), first, opts...); err != nil {
+		t.Fatal(err)
+	}
+	n, size := blobCount(t, idx)
+	res, err := pushIndex(ctx, repo, idx, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The amd64 image brought its config, its binary and the two base
+	// layers; the s390x image needs only its config and binary.
+	if res.BlobsUploaded != 2 || res.BlobsSkipped != n-2 || res.BytesUploaded+res.BytesSkipped != size || res.BytesUploaded == 0 {
+		t.Fatalf("push after one image was present: %+v, want 2 uploaded and %d skipped", res, n-2)
+	}
+	if len(res.Tags) != 0 {
+		t.Fatalf("tags %v, want none", res.Tags)
+	}
+	if _, err := remote.Head(repo.Digest(res.Digest.String()), opts...); err != nil {
+		t.Fatalf("the index is not there by digest: %v", err)
+	}
+}
+
+func TestPushIndexFailureLeavesNoTag(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	idx := testIndex(t, "linux/amd64", "linux/arm64")
+	want, _ := idx.Digest()
+	rec.fail = func(r *http.Request) bool {
+		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+want.String())
+	}
+	res, err := pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), want.String()) {
+		t.Fatalf("push with the index PUT failing: %v, want the failure naming the index", err)
+	}
+	if len(res.Tags) != 0 {
+		t.Fatalf("tags %v after a failure", res.Tags)
+	}
+	for _, r := range rec.requests() {
+		if r == "PUT /v2/team/app/manifests/latest" {
+			t.Fatal("a tag was sent after the index failed")
+		}
+	}
+	rec.fail = nil
+	_, err = remote.Head(repo.Tag("latest"), opts...)
+	var terr *transport.Error
+	if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+		t.Fatalf("HEAD latest after the failed push: %v, want 404", err)
+	}
+
+	// The next push completes, uploading no blob again.
+	n, _ := blobCount(t, idx)
+	res, err = pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsUploaded != 0 || res.BlobsSkipped != n || !reflect.DeepEqual(res.Tags, []string{"latest"}) {
+		t.Fatalf("retry push: %+v, want every blob skipped and the tag pushed", res)
+	}
+}
+
+func TestPushIndexRejectsBadTagsFirst(t *testing.T) {
+	rec := &recorder{next: roundTripFunc(func(*http.Request) (*http.Response, error) {
+		return nil, errors.New("no request should be sent")
+	})}
+	repo, err := parseRepo("127.0.0.1:1/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := append(remoteOptions(context.Background(), 1, false), remote.WithTransport(rec))
+	_, err = pushIndex(context.Background(), repo, testIndex(t, "linux/amd64"), []string{"ok", "bad tag"}, opts)
+	if err == nil || !strings.Contains(err.Error(), `invalid tag "bad tag"`) {
+		t.Fatalf("err = %v, want an invalid tag error", err)
+	}
+	if reqs := rec.requests(); len(reqs) != 0 {
+		t.Fatalf("sent %v before rejecting the tag", reqs)
+	}
+}
