@@ -1,0 +1,70 @@
+package bench
+
+import (
+	"math"
+	"testing"
+)
+
+func TestMedian(t *testing.T) {
+	tests := []struct {
+		in   []float64
+		want float64
+	}{
+		{[]float64{3}, 3},
+		{[]float64{5, 1, 3}, 3},
+		{[]float64{4, 1, 3, 2}, 2.5},
+		{[]float64{1, 1, 100}, 1},
+		{[]float64{2.5, 0.5}, 1.5},
+	}
+	for _, tt := range tests {
+		in := append([]float64(nil), tt.in...)
+		if got := Median(tt.in); got != tt.want {
+			t.Errorf("Median(%v) = %v, want %v", in, got, tt.want)
+		}
+		for i := range in {
+			if in[i] != tt.in[i] {
+				t.Errorf("Median(%v) reordered its input to %v", in, tt.in)
+				break
+			}
+		}
+	}
+	if got := Median(nil); !math.IsNaN(got) {
+		t.Errorf("Median(nil) = %v, want NaN", got)
+	}
+}
+
+func TestSummarize(t *testing.T) {
+	got := Summarize([]Sample{
+		{Seconds: 4.0, MaxRSS: 100},
+		{Seconds: 1.5, MaxRSS: 300},
+		{Seconds: 2.0, MaxRSS: 200},
+		{Seconds: 9.0, MaxRSS: 50},
+	})
+	want := Summary{N: 4, Median: 3.0, Min: 1.5, Max: 9.0, PeakRSS: 300}
+	if got != want {
+		t.Errorf("Summarize = %+v, want %+v", got, want)
+	}
+	if got := Summarize(nil); got != (Summary{}) {
+		t.Errorf("Summarize(nil) = %+v, want the zero Summary", got)
+	}
+}
+
+func TestRatio(t *testing.T) {
+	tests := []struct {
+		ours, theirs, want float64
+	}{
+		{9, 45, 0.2},
+		{10, 5, 2},
+		{0, 5, 0},
+	}
+	for _, tt := range tests {
+		if got := Ratio(tt.ours, tt.theirs); got != tt.want {
+			t.Errorf("Ratio(%v, %v) = %v, want %v", tt.ours, tt.theirs, got, tt.want)
+		}
+	}
+	for _, theirs := range []float64{0, -1, math.NaN()} {
+		if got := Ratio(1, theirs); !math.IsNaN(got) {
+			t.Errorf("Ratio(1, %v) = %v, want NaN", theirs, got)
+		}
+	}
+}
