@@ -1,0 +1,279 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/magefile/mage/mg"
+	"golang.org/x/sync/errgroup"
+
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// Binaries cross-compiles the main package for every platform, in parallel, into
+// dist/bin/<os>_<arch>[_<variant>]/<name>, and verifies each binary against its platform.
+// Variables: XGO_MAIN, XGO_PLATFORMS, XGO_BASE (for XGO_PLATFORMS=all), XGO_JOBS, XGO_FLAGS,
+// XGO_DIST; -v prints the go commands.
+func Binaries(ctx context.Context) error {
+	return runTarget(ctx, stageBinaries)
+}
+
+// Image builds the binaries, puts each on the base image for its platform and writes one
+// multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless
+// the base is remote. Variables: those of binaries, XGO_BASE, XGO_INSECURE_REGISTRY,
+// SOURCE_DATE_EPOCH.
+func Image(ctx context.Context) error {
+	return runTarget(ctx, stageImage)
+}
+
+// Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index,
+// and the tags last; it prints repo@sha256:... and writes dist/release.json. Variables: those
+// of image, XGO_REPO (required), XGO_TAGS.
+func Release(ctx context.Context) error {
+	return runTarget(ctx, stageRelease)
+}
+
+// stage is how far a run goes.
+type stage int
+
+const (
+	stageBinaries stage = iota
+	stageImage
+	stageRelease
+)
+
+// runEnv is the outside world of a run.
+type runEnv struct {
+	dir     string              // project directory
+	getenv  func(string) string // XGO_* and the user's GO* variables
+	environ []string            // environment of the go builds
+	out     io.Writer           // progress and results
+	verbose bool                // print the go commands
+}
+
+// runTarget runs a stage for mage: in the working directory, with the process environment.
+func runTarget(ctx context.Context, last stage) error {
+	dir, err := os.Getwd()
+	if err != nil {
+		return fmt.Errorf("finding the project directory: %w", err)
+	}
+	return run(ctx, runEnv{dir: dir, getenv: os.Getenv, environ: os.Environ(), out: os.Stdout, verbose: mg.Verbose()}, last)
+}
+
+// run validates the configuration and the plan, then builds and, as far as last says,
+// assembles the image and pushes it.
+func run(ctx context.Context, e runEnv, last stage) error {
+	start := time.Now()
+	if last == stageRelease && strings.TrimSpace(e.getenv("XGO_REPO")) == "" {
+		return errors.New("XGO_REPO is not set: release needs the repository to push to, e.g. XGO_REPO=ghcr.io/you/app")
+	}
+	cfg, err := loadConfig(ctx, e.dir, e.getenv)
+	if err != nil {
+		return err
+	}
+	var opts []remote.Option
+	if cfg.Base != "scratch" || last == stageRelease {
+		opts = remoteOptions(ctx, cfg.Jobs, cfg.Insecure)
+	}
+	base, err := loadBase(ctx, cfg.Base, cfg.Insecure, opts)
+	if err != nil {
+		return err
+	}
+	targets, err := planTargets(cfg.Platforms, base)
+	if err != nil {
+		return err
+	}
+
+	fmt.Fprintf(e.out, "building %s for %d platforms, %d at a time\n", cfg.Main, len(targets), cfg.Jobs)
+	spec := buildSpec{
+		Dir: cfg.Dir, Main: cfg.Main, Name: cfg.Name, Flags: cfg.Flags,
+		BinDir: filepath.Join(cfg.Dist, "bin"), Jobs: cfg.Jobs,
+		Environ: e.environ, Getenv: e.getenv,
+	}
+	if e.verbose {
+		spec.Verbose = e.out
+	}
+	platforms := make([]shim.Platform, len(targets))
+	for i, t := range targets {
+		platforms[i] = t.Platform
+	}
+	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) { fmt.Fprintln(e.out, progressLine(r)) })
+	if err != nil {
+		return err
+	}
+	if last == stageBinaries {
+		rows := make([]platformReport, len(builds))
+		for i, b := range builds {
+			rows[i] = newPlatformReport(cfg.Dist, b, "")
+		}
+		return writeSummary(e.out, rows, time.Since(start))
+	}
+
+	images, err := assemble(ctx, cfg, targets, builds)
+	if err != nil {
+		return err
+	}
+	idx, err := buildIndex(images, indexAnnotations(cfg, base))
+	if err != nil {
+		return err
+	}
+	layoutDir := filepath.Join(cfg.Dist, "oci")
+	if err := writeLayout(layoutDir, idx); err != nil {
+		return err
+	}
+	digest, err := idx.Digest()
+	if err != nil {
+		return fmt.Errorf("computing the index digest: %w", err)
+	}
+	rows := make([]platformReport, len(builds))
+	for i, b := range builds {
+		d, err := images[i].Image.Digest()
+		if err != nil {
+			return fmt.Errorf("computing the %s manifest digest: %w", b.Platform, err)
+		}
+		rows[i] = newPlatformReport(cfg.Dist, b, d.String())
+	}
+	if last == stageImage {
+		if err := writeSummary(e.out, rows, time.Since(start)); err != nil {
+			return err
+		}
+		_, err := fmt.Fprintf(e.out, "wrote the OCI image layout %s: index %s\n", layoutDir, digest)
+		return err
+	}
+
+	reportPath := filepath.Join(cfg.Dist, "release.json")
+	if err := os.Remove(reportPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
+	}
+	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
+	res, err := pushIndex(ctx, cfg.repo, idx, cfg.Tags, opts)
+	if err != nil {
+		return err
+	}
+	rep := releaseReport{
+		Repository:    cfg.repo.Name(),
+		Digest:        res.Digest.String(),
+		Reference:     cfg.repo.Name() + "@" + res.Digest.String(),
+		Tags:          res.Tags,
+		Version:       cfg.Version,
+		Revision:      cfg.Revision,
+		Created:       cfg.Created.Format(time.RFC3339),
+		Base:          cfg.Base,
+		Platforms:     rows,
+		BlobsUploaded: res.BlobsUploaded,
+		BlobsSkipped:  res.BlobsSkipped,
+		BytesUploaded: res.BytesUploaded,
+		BytesSkipped:  res.BytesSkipped,
+	}
+	if base.Digest != (v1.Hash{}) {
+		rep.BaseDigest = base.Digest.String()
+	}
+	if err := writeReport(reportPath, rep); err != nil {
+		return err
+	}
+	if err := writeSummary(e.out, rows, time.Since(start)); err != nil {
+		return err
+	}
+	fmt.Fprintf(e.out, "uploaded %d blobs (%s), skipped %d the registry had (%s); tags: %s\n",
+		res.BlobsUploaded, formatSize(res.BytesUploaded), res.BlobsSkipped, formatSize(res.BytesSkipped), strings.Join(res.Tags, ", "))
+	_, err = fmt.Fprintln(e.out, rep.Reference)
+	return err
+}
+
+// assemble makes one image per target from its binary, up to cfg.Jobs at a time, in the
+// order of targets.
+func assemble(ctx context.Context, cfg config, targets []target, builds []buildResult) ([]platformImage, error) {
+	images := make([]platformImage, len(targets))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(max(cfg.Jobs, 1))
+	for i, t := range targets {
+		g.Go(func() error {
+			if err := gctx.Err(); err != nil {
+				return err
+			}
+			layer, err := binaryLayer(builds[i].Path, cfg.Name+exeSuffix(t.Platform.OS), cfg.Created)
+			if err != nil {
+				return err
+			}
+			img, err := buildImage(t.Base, layer, imageSpec{
+				Platform:    t.Platform,
+				Entrypoint:  []string{"/" + cfg.Name + exeSuffix(t.Platform.OS)},
+				Created:     cfg.Created,
+				Annotations: imageAnnotations(cfg, t),
+			})
+			if err != nil {
+				return err
+			}
+			// Compute the digests now, in parallel, rather than one by one when the index is.
+			if _, err := img.Digest(); err != nil {
+				return fmt.Errorf("building the %s image: %w", t.Platform, err)
+			}
+			images[i] = platformImage{Platform: t.Platform, Image: img}
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return images, nil
+}
+
+// exeSuffix is the file name suffix of executables on goos.
+func exeSuffix(goos string) string {
+	if goos == "windows" {
+		return ".exe"
+	}
+	return ""
+}
+
+// The OCI pre-defined annotation keys the release sets.
+const (
+	annotationCreated    = "org.opencontainers.image.created"
+	annotationSource     = "org.opencontainers.image.source"
+	annotationRevision   = "org.opencontainers.image.revision"
+	annotationVersion    = "org.opencontainers.image.version"
+	annotationBaseName   = "org.opencontainers.image.base.name"
+	annotationBaseDigest = "org.opencontainers.image.base.digest"
+)
+
+// commonAnnotations are the annotations of the index and of every image.
+func commonAnnotations(cfg config) map[string]string {
+	m := map[string]string{annotationCreated: cfg.Created.Format(time.RFC3339)}
+	for k, v := range map[string]string{annotationSource: cfg.Source, annotationRevision: cfg.Revision, annotationVersion: cfg.Version} {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	if cfg.Base != "scratch" {
+		m[annotationBaseName] = cfg.Base
+	}
+	return m
+}
+
+// imageAnnotations are a platform image's annotations: base.digest is the digest of the base
+// manifest the image was built on.
+func imageAnnotations(cfg config, t target) map[string]string {
+	m := commonAnnotations(cfg)
+	if t.BaseDigest != (v1.Hash{}) {
+		m[annotationBaseDigest] = t.BaseDigest.String()
+	}
+	return m
+}
+
+// indexAnnotations are the index's annotations: base.digest is the digest of the base index
+// (or manifest) XGO_BASE resolved to.
+func indexAnnotations(cfg config, base baseImage) map[string]string {
+	m := commonAnnotations(cfg)
+	if base.Digest != (v1.Hash{}) {
+		m[annotationBaseDigest] = base.Digest.String()
+	}
+	return m
+}
