@@ -15,6 +15,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -23,6 +25,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -35,24 +38,28 @@ const InstallHint = "install it with `GOBIN=<dir> go install github.com/distribu
 
 // Registry is a running registry process serving on 127.0.0.1.
 type Registry struct {
-	host    string
-	scheme  string
-	dir     string
-	tls     *tlsFiles
-	cmd     *exec.Cmd
-	stderr  *lockedBuffer
-	done    chan struct{}
-	waitErr error
-	stop    sync.Once
+	host     string
+	scheme   string
+	dir      string
+	tls      *tlsFiles
+	htpasswd bool
+	user     string
+	password string
+	cmd      *exec.Cmd
+	stderr   *lockedBuffer
+	done     chan struct{}
+	waitErr  error
+	stop     sync.Once
 }
 
 // Option configures a registry before it starts.
 type Option func(*settings)
 
 type settings struct {
-	getenv  func(string) string
-	tls     bool
-	timeout time.Duration
+	getenv   func(string) string
+	tls      bool
+	htpasswd bool
+	timeout  time.Duration
 }
 
 // WithGetenv makes Start read XGO_TEST_REGISTRY and CI through getenv
@@ -65,6 +72,14 @@ func WithGetenv(getenv func(string) string) Option {
 // a fresh test CA; see Registry.CAFile and Registry.TLSConfig.
 func WithTLS() Option {
 	return func(s *settings) { s.tls = true }
+}
+
+// WithHtpasswd requires basic auth (distribution's htpasswd access
+// controller). The registry provisions one user, "docker", with a random
+// password; see Registry.Username, Registry.Password and
+// Registry.DockerConfig.
+func WithHtpasswd() Option {
+	return func(s *settings) { s.htpasswd = true }
 }
 
 // WithStartTimeout bounds how long Start waits for the registry to answer.
@@ -96,7 +111,7 @@ func Start(t testing.TB, opts ...Option) *Registry {
 	// binds it; a registry that exits at once is started again on a new port.
 	var r *Registry
 	for attempt := 1; ; attempt++ {
-		r, err = start(bin, dir, tf, s.timeout)
+		r, err = start(bin, dir, tf, s.htpasswd, s.timeout)
 		if err == nil || attempt == 3 || !errors.Is(err, errExited) {
 			break
 		}
@@ -138,7 +153,7 @@ func findBinary(getenv func(string) string) (string, error) {
 
 var errExited = errors.New("registry exited")
 
-func start(bin, dir string, tf *tlsFiles, timeout time.Duration) (*Registry, error) {
+func start(bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) (*Registry, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -149,10 +164,16 @@ func start(bin, dir string, tf *tlsFiles, timeout time.Duration) (*Registry, err
 		return nil, err
 	}
 	cfgPath := filepath.Join(dir, "config.yml")
-	if err := os.WriteFile(cfgPath, config(host, storage, tf), 0o644); err != nil {
+	htpasswdPath := ""
+	if htpasswd {
+		// A missing file makes the registry provision a user and log its password.
+		htpasswdPath = filepath.Join(dir, "auth", "htpasswd")
+		os.Remove(htpasswdPath)
+	}
+	if err := os.WriteFile(cfgPath, config(host, storage, tf, htpasswdPath), 0o644); err != nil {
 		return nil, err
 	}
-	r := &Registry{host: host, scheme: "http", dir: storage, tls: tf, stderr: &lockedBuffer{}, done: make(chan struct{})}
+	r := &Registry{host: host, scheme: "http", dir: storage, tls: tf, htpasswd: htpasswd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	if tf != nil {
 		r.scheme = "https"
 	}
@@ -176,14 +197,21 @@ func start(bin, dir string, tf *tlsFiles, timeout time.Duration) (*Registry, err
 }
 
 // config returns the registry's configuration file.
-func config(host, storage string, tf *tlsFiles) []byte {
+func config(host, storage string, tf *tlsFiles, htpasswd string) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "version: 0.1\n")
-	fmt.Fprintf(&b, "log:\n  level: error\n  accesslog:\n    disabled: true\n")
+	level := "error"
+	if htpasswd != "" {
+		level = "warn" // the provisioned password is logged as a warning
+	}
+	fmt.Fprintf(&b, "log:\n  level: %s\n  formatter: json\n  accesslog:\n    disabled: true\n", level)
 	fmt.Fprintf(&b, "storage:\n  filesystem:\n    rootdirectory: %s\n  delete:\n    enabled: true\n", strconv.Quote(storage))
 	fmt.Fprintf(&b, "http:\n  addr: %s\n  secret: registrytest\n", host)
 	if tf != nil {
 		fmt.Fprintf(&b, "  tls:\n    certificate: %s\n    key: %s\n", strconv.Quote(tf.cert), strconv.Quote(tf.key))
+	}
+	if htpasswd != "" {
+		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: registrytest\n    path: %s\n", strconv.Quote(htpasswd))
 	}
 	return b.Bytes()
 }
@@ -197,7 +225,8 @@ func freePort() (int, error) {
 	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
-// waitReady polls GET /v2/ until it answers 200.
+// waitReady polls GET /v2/ until it answers 200 (with the provisioned
+// credentials under htpasswd).
 func (r *Registry) waitReady(timeout time.Duration) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: r.Transport()}
 	ctx, cancel := context.WithTimeout(context.Background(), timeout)
@@ -207,6 +236,12 @@ func (r *Registry) waitReady(timeout time.Duration) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL()+"/v2/", nil)
 		if err != nil {
 			return err
+		}
+		if r.htpasswd && r.password == "" {
+			r.user, r.password = provisioned(r.stderr.String())
+		}
+		if r.password != "" {
+			req.SetBasicAuth(r.user, r.password)
 		}
 		resp, err := client.Do(req)
 		if err == nil {
@@ -269,6 +304,40 @@ func (r *Registry) Stop() error {
 		}
 	})
 	return err
+}
+
+// provisioned finds the user and password the registry logged when it made
+// its htpasswd file.
+func provisioned(log string) (user, password string) {
+	for _, line := range strings.Split(log, "\n") {
+		var entry struct{ Msg, User, Password string }
+		if json.Unmarshal([]byte(line), &entry) == nil && strings.HasPrefix(entry.Msg, "htpasswd is missing") && entry.Password != "" {
+			return entry.User, entry.Password
+		}
+	}
+	return "", ""
+}
+
+// Username returns the user of a WithHtpasswd registry, or "".
+func (r *Registry) Username() string { return r.user }
+
+// Password returns the password of a WithHtpasswd registry, or "".
+func (r *Registry) Password() string { return r.password }
+
+// DockerConfig writes a docker config.json holding the registry's credentials
+// into a new directory and returns that directory (for DOCKER_CONFIG).
+func (r *Registry) DockerConfig(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	auth := base64.StdEncoding.EncodeToString([]byte(r.user + ":" + r.password))
+	data, err := json.Marshal(map[string]any{"auths": map[string]any{r.host: map[string]string{"auth": auth}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
 }
 
 // lockedBuffer collects the process output while tests read it.

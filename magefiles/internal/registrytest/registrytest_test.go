@@ -3,11 +3,13 @@ package registrytest
 import (
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"net/http"
+	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
@@ -137,5 +139,44 @@ func TestFindBinaryPrefersTheVariable(t *testing.T) {
 	})
 	if !errors.Is(err, fs.ErrNotExist) || !strings.Contains(err.Error(), want) {
 		t.Fatalf("findBinary with a missing XGO_TEST_REGISTRY: %v, want a not-exist error naming it", err)
+	}
+}
+
+func TestStartHtpasswd(t *testing.T) {
+	for _, opts := range [][]Option{{WithHtpasswd()}, {WithHtpasswd(), WithTLS()}} {
+		r := Start(t, opts...)
+		if r.Username() != "docker" || len(r.Password()) < 20 {
+			t.Fatalf("credentials %q/%q, want docker and a random password", r.Username(), r.Password())
+		}
+		client := &http.Client{Transport: r.Transport()}
+		for _, tc := range []struct {
+			user, password string
+			want           int
+		}{
+			{"", "", http.StatusUnauthorized},
+			{r.Username(), r.Password() + "x", http.StatusUnauthorized},
+			{r.Username(), r.Password(), http.StatusOK},
+		} {
+			req, _ := http.NewRequest(http.MethodGet, r.URL()+"/v2/", nil)
+			if tc.user != "" {
+				req.SetBasicAuth(tc.user, tc.password)
+			}
+			resp, err := client.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != tc.want {
+				t.Errorf("%s GET /v2/ as %q: %d, want %d", r.URL(), tc.user, resp.StatusCode, tc.want)
+			}
+		}
+		data, err := os.ReadFile(filepath.Join(r.DockerConfig(t), "config.json"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		auth := base64.StdEncoding.EncodeToString([]byte("docker:" + r.Password()))
+		if want := `{"auths":{"` + r.Host() + `":{"auth":"` + auth + `"}}}`; string(data) != want {
+			t.Errorf("docker config %s, want %s", data, want)
+		}
 	}
 }
