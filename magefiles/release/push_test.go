@@ -2,8 +2,11 @@ package release
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"net/http"
+	"os"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"sync"
@@ -235,5 +238,54 @@ func TestPushIndexRejectsBadTagsFirst(t *testing.T) {
 	}
 	if reqs := rec.requests(); len(reqs) != 0 {
 		t.Fatalf("sent %v before rejecting the tag", reqs)
+	}
+}
+
+// TestPushIndexWithCredentials pushes to a registry that requires basic auth,
+// with the credentials found through the docker config (DOCKER_CONFIG) as a
+// user's would be; wrong credentials fail without showing the password.
+func TestPushIndexWithCredentials(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.WithHtpasswd())
+	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx := testIndex(t, "linux/amd64")
+	ctx := context.Background()
+
+	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials
+	_, err = pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	if err == nil || !strings.Contains(err.Error(), "registry "+reg.Host()+" refused access (401 Unauthorized); log in with `docker login") {
+		t.Fatalf("push without credentials: %v, want a refused access error that says how to log in", err)
+	}
+
+	// Wrong credentials: refused, and the password is not in the message.
+	cfg := reg.DockerConfig(t)
+	data, err := os.ReadFile(filepath.Join(cfg, "config.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := base64.StdEncoding.EncodeToString([]byte("docker:" + reg.Password()))
+	wrongPassword := reg.Password() + "-wrong"
+	bad := strings.Replace(string(data), good, base64.StdEncoding.EncodeToString([]byte("docker:"+wrongPassword)), 1)
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(bad), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	_, err = pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	if err == nil || !strings.Contains(err.Error(), "refused access (401") {
+		t.Fatalf("push with a wrong password: %v, want refused access", err)
+	}
+	if strings.Contains(err.Error(), reg.Password()) {
+		t.Fatalf("the error shows the password: %v", err)
+	}
+
+	t.Setenv("DOCKER_CONFIG", reg.DockerConfig(t))
+	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	if err != nil {
+		t.Fatalf("push with credentials: %v", err)
+	}
+	if n, _ := blobCount(t, idx); res.BlobsUploaded != n {
+		t.Fatalf("push with credentials: %+v, want %d blobs uploaded", res, n)
 	}
 }

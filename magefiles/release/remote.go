@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 )
 
 // userAgent is what registries see in the User-Agent header.
@@ -62,6 +63,16 @@ func isLoopback(host string) bool {
 	}
 	ip := net.ParseIP(host)
 	return ip != nil && ip.IsLoopback()
+}
+
+// explainAuth adds what to do to an error that is a registry refusing access.
+func explainAuth(err error, registry string) error {
+	var terr *transport.Error
+	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
+		return fmt.Errorf("registry %s refused access (%d %s); log in with `docker login %s` or check the credentials in the docker config: %w",
+			registry, terr.StatusCode, http.StatusText(terr.StatusCode), registry, err)
+	}
+	return err
 }
 
 // retryStatusCodes are the registry answers worth another try: timeouts,
