@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os/exec"
+	"strings"
+	"time"
+)
+
+// command is one program run the bench makes: what to run, where and with which environment.
+type command struct {
+	Dir  string
+	Env  []string
+	Args []string
+}
+
+// run runs c to completion and returns its output; for setup steps, not measured.
+func (c command) run(ctx context.Context) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Dir, cmd.Env = c.Dir, c.Env
+	var out bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &out
+	if err := cmd.Run(); err != nil {
+		return out.Bytes(), fmt.Errorf("running %s: %w%s", strings.Join(c.Args, " "), err, tail(out.Bytes()))
+	}
+	return out.Bytes(), nil
+}
+
+// measure runs c and returns its wall-clock time and peak memory with its standard output.
+// The peak memory is the ru_maxrss that wait4 reports: on Linux the largest resident set of
+// the process and of every descendant it waited for, which for a tree of processes is its
+// largest single member, not the sum of the members running at once.
+func (c command) measure(ctx context.Context) (Sample, []byte, error) {
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Dir, cmd.Env = c.Dir, c.Env
+	var stdout, all bytes.Buffer
+	cmd.Stdout = multiWriter{&stdout, &all}
+	cmd.Stderr = &all
+	start := time.Now()
+	err := cmd.Run()
+	elapsed := time.Since(start)
+	if err != nil {
+		return Sample{}, nil, fmt.Errorf("running %s: %w%s", strings.Join(c.Args, " "), err, tail(all.Bytes()))
+	}
+	return Sample{Seconds: elapsed.Seconds(), MaxRSS: maxRSS(cmd.ProcessState)}, stdout.Bytes(), nil
+}
+
+// multiWriter writes everything to both buffers.
+type multiWriter [2]*bytes.Buffer
+
+func (m multiWriter) Write(p []byte) (int, error) {
+	m[0].Write(p)
+	return m[1].Write(p)
+}
+
+// tail returns the last lines of a failed command's output, for its error.
+func tail(out []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	if len(lines) > 15 {
+		lines = lines[len(lines)-15:]
+	}
+	s := strings.Join(lines, "\n")
+	if s == "" {
+		return ""
+	}
+	return ":\n" + s
+}
+
+// withEnv returns env with each "KEY=value" of kv set (replacing any earlier KEY) and each bare
+// "KEY" of kv removed, without duplicate keys.
+func withEnv(env []string, kv ...string) []string {
+	drop := map[string]bool{}
+	for _, s := range kv {
+		k, _, _ := strings.Cut(s, "=")
+		drop[k] = true
+	}
+	var out []string
+	for _, s := range env {
+		k, _, _ := strings.Cut(s, "=")
+		if !drop[k] {
+			out = append(out, s)
+		}
+	}
+	for _, s := range kv {
+		if strings.Contains(s, "=") {
+			out = append(out, s)
+		}
+	}
+	return out
+}
