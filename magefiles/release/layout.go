@@ -16,6 +16,9 @@ import (
 // directory named ".<dir>.incomplete-*" and renamed to dir only when it is
 // complete; an existing dir is replaced only then. A failed write removes
 // the sibling and leaves dir as it was.
+//
+// Blobs the existing layout already holds intact (same size and digest) are
+// hard-linked instead of being compressed and written again.
 func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
@@ -34,6 +37,9 @@ func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 	if err := os.Chmod(tmp, 0o755); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
+	if err := reuseBlobs(dir, tmp, idx); err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
 	p, err := layout.Write(tmp, empty.Index)
 	if err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
@@ -42,6 +48,45 @@ func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
 	return replaceDir(tmp, dir)
+}
+
+// reuseBlobs hard-links into the layout at dst the config and layer blobs of
+// idx that the layout at src holds with the right size and digest. A blob
+// that is missing, damaged or cannot be linked is left to be written anew.
+func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
+	if _, err := os.Stat(filepath.Join(src, "blobs")); err != nil {
+		return nil
+	}
+	blobs, err := indexBlobs(idx)
+	if err != nil {
+		return err
+	}
+	for h, size := range blobs {
+		from := filepath.Join(src, "blobs", h.Algorithm, h.Hex)
+		if !intactBlob(from, h, size) {
+			continue
+		}
+		to := filepath.Join(dst, "blobs", h.Algorithm, h.Hex)
+		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+			return err
+		}
+		_ = os.Link(from, to) // on failure the blob is written instead
+	}
+	return nil
+}
+
+// intactBlob reports whether the file at path has the given size and digest.
+func intactBlob(path string, h v1.Hash, size int64) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+		return false
+	}
+	got, n, err := v1.SHA256(f)
+	return err == nil && n == size && got == h
 }
 
 // replaceDir renames src to dst; an existing dst is moved aside first and

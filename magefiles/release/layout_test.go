@@ -167,3 +167,54 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 		t.Errorf("skopeo copy --all gave index %s, want %s", d, want)
 	}
 }
+
+// TestWriteLayoutReusesIntactBlobs checks that rewriting a layout links the
+// blobs it already holds instead of writing them again, except a damaged one.
+func TestWriteLayoutReusesIntactBlobs(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "oci")
+	idx := testIndex(t, "linux/amd64", "linux/arm64")
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	m, _ := idx.IndexManifest()
+	img0, _ := idx.Image(m.Manifests[0].Digest)
+	img1, _ := idx.Image(m.Manifests[1].Digest)
+	l0, _ := img0.Layers()
+	l1, _ := img1.Layers()
+	blobPath := func(l v1.Layer) string {
+		h, _ := l.Digest()
+		return filepath.Join(dir, "blobs", h.Algorithm, h.Hex)
+	}
+	stat := func(p string) os.FileInfo {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	kept := stat(blobPath(l0[len(l0)-1])) // the amd64 binary
+	// Damage the arm64 binary's blob, keeping its size.
+	damaged := blobPath(l1[len(l1)-1])
+	data, err := os.ReadFile(damaged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	data[len(data)/2] ^= 0xff
+	if err := os.WriteFile(damaged, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	before := stat(damaged)
+
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	if !os.SameFile(kept, stat(blobPath(l0[len(l0)-1]))) {
+		t.Error("an intact blob was written again instead of linked")
+	}
+	if os.SameFile(before, stat(damaged)) {
+		t.Error("a damaged blob was linked into the new layout")
+	}
+	if err := validate.Index(readLayout(t, dir)); err != nil {
+		t.Fatalf("validate.Index after the rewrite: %v", err)
+	}
+}
