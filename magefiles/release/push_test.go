@@ -1,11 +1,14 @@
 package release
 
 import (
+	"archive/tar"
 	"context"
 	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -14,10 +17,12 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/shim"
 )
 
 // recorder logs the requests a push sends ("PUT /v2/.../manifests/x") and can
@@ -287,5 +292,150 @@ func TestPushIndexWithCredentials(t *testing.T) {
 	}
 	if n, _ := blobCount(t, idx); res.BlobsUploaded != n {
 		t.Fatalf("push with credentials: %+v, want %d blobs uploaded", res, n)
+	}
+}
+
+// TestReleaseEndToEnd builds a real program for two platforms, puts the
+// binaries on scratch, pushes the index, pulls each image back, and runs the
+// binary it holds (linux/arm64 under qemu-user). A second assembly from the
+// same binaries yields the same index digest and uploads nothing.
+func TestReleaseEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program for two platforms")
+	}
+	qemu := needTool(t, "qemu-aarch64-static", "install Debian's qemu-user-static")
+	goBin := needTool(t, "go", "install Go")
+	src := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":  "module example.com/hello\n\ngo 1.26\n",
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() { fmt.Println(\"hello from\", runtime.GOOS+\"/\"+runtime.GOARCH) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	platforms := []string{"linux/amd64", "linux/arm64"}
+	bins := map[string]string{}
+	for _, s := range platforms {
+		p := mustPlatform(t, s)
+		vars, err := shim.Vars(p, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "hello")
+		cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, ".")
+		cmd.Dir = src
+		cmd.Env = shim.MergeEnv(os.Environ(), vars)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build for %s: %v\n%s", s, err, b)
+		}
+		bins[s] = out
+	}
+	assemble := func() v1.ImageIndex {
+		var images []platformImage
+		for _, s := range platforms {
+			p := mustPlatform(t, s)
+			layer := mustLayer(t, bins[s], "hello", created)
+			img, err := buildImage(empty.Image, layer, imageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
+			if err != nil {
+				t.Fatal(err)
+			}
+			images = append(images, platformImage{Platform: p, Image: img})
+		}
+		idx, err := buildIndex(images, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idx
+	}
+
+	repo, _, opts := pushSetup(t)
+	ctx := context.Background()
+	res, err := pushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsUploaded != 4 { // two configs, two binaries
+		t.Fatalf("first push: %+v, want 4 blobs uploaded", res)
+	}
+
+	pulled, err := remote.Index(repo.Tag("latest"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pulled.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range m.Manifests {
+		s := platforms[i]
+		if d.Platform == nil || d.Platform.OS+"/"+d.Platform.Architecture != s {
+			t.Fatalf("manifest %d platform %+v, want %s", i, d.Platform, s)
+		}
+		img, err := pulled.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		if !reflect.DeepEqual(cf.Config.Entrypoint, []string{"/hello"}) {
+			t.Fatalf("%s entrypoint %q", s, cf.Config.Entrypoint)
+		}
+		bin := extractFile(t, img, "hello")
+		cmd := exec.Command(bin)
+		if s == "linux/arm64" {
+			cmd = exec.Command(qemu, bin)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("running the %s binary pulled from the registry: %v\n%s", s, err, out)
+		}
+		if got, want := strings.TrimSpace(string(out)), "hello from "+s; got != want {
+			t.Fatalf("the %s binary printed %q, want %q", s, got, want)
+		}
+	}
+
+	again, err := pushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != res.Digest || again.BlobsUploaded != 0 {
+		t.Fatalf("second assembly and push: %+v, want digest %s and nothing uploaded", again, res.Digest)
+	}
+}
+
+// extractFile writes the file name from the top layer of img to a temporary
+// directory, executable, and returns its path.
+func extractFile(t *testing.T, img v1.Image, name string) string {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("finding %s in the top layer: %v", name, err)
+		}
+		if hdr.Name != name {
+			continue
+		}
+		p := filepath.Join(t.TempDir(), name)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return p
 	}
 }
