@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -11,7 +12,9 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 )
 
 func testIndex(t testing.TB, platforms ...string) v1.ImageIndex {
@@ -165,6 +168,21 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 	run("copy", "--all", "--preserve-digests", "oci:"+dir, "oci:"+copyDir+":latest")
 	if d, _ := readLayout(t, copyDir).Digest(); d != want {
 		t.Errorf("skopeo copy --all gave index %s, want %s", d, want)
+	}
+
+	// And into a registry, unchanged.
+	reg := registrytest.Start(t)
+	run("copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "oci:"+dir, "docker://"+reg.Host()+"/skopeo/app:latest")
+	ref, err := parseRef(reg.Host()+"/skopeo/app:latest", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pushed, err := remote.Index(ref, remoteOptions(context.Background(), 2, false)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := pushed.Digest(); d != want {
+		t.Errorf("skopeo copy to a registry gave index %s, want %s", d, want)
 	}
 }
 
