@@ -41,7 +41,7 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 		if isNotFound(err) {
 			return baseImage{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
 		}
-		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, explainAuth(err, r.Context().RegistryStr()))
+		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, explain(err, r.Context().RegistryStr()))
 	}
 	b := baseImage{Name: ref, Digest: desc.Digest}
 	switch {

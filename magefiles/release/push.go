@@ -58,11 +58,11 @@ func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 	err = p.Push(ctx, ref, idx)
 	res.count(blobs, tally)
 	if err != nil {
-		return res, fmt.Errorf("pushing %s: %w", ref, explainAuth(err, repo.RegistryStr()))
+		return res, fmt.Errorf("pushing %s: %w", ref, explain(err, repo.RegistryStr()))
 	}
 	for _, tag := range refs {
 		if err := p.Push(ctx, tag, idx); err != nil {
-			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), explainAuth(err, repo.RegistryStr()))
+			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), explain(err, repo.RegistryStr()))
 		}
 		res.Tags = append(res.Tags, tag.TagStr())
 	}

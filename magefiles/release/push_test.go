@@ -439,3 +439,58 @@ func extractFile(t *testing.T, img v1.Image, name string) string {
 		return p
 	}
 }
+
+// TestPushIndexTLS pushes to a registry with a self-signed certificate: it
+// works when the CA is trusted through SSL_CERT_FILE and fails with a message
+// saying so otherwise. Go reads SSL_CERT_FILE once per process, so each push
+// runs in a child process of this test binary.
+func TestPushIndexTLS(t *testing.T) {
+	if host := os.Getenv("XGO_TEST_TLS_HOST"); host != "" {
+		pushTLSChild(t, host)
+		return
+	}
+	reg := registrytest.Start(t, registrytest.WithTLS())
+	child := func(certFile string) string {
+		t.Helper()
+		cmd := exec.Command(os.Args[0], "-test.run=^TestPushIndexTLS$", "-test.v", "-test.count=1")
+		var env []string
+		for _, kv := range os.Environ() {
+			if !strings.HasPrefix(kv, "SSL_CERT_FILE=") && !strings.HasPrefix(kv, "SSL_CERT_DIR=") {
+				env = append(env, kv)
+			}
+		}
+		env = append(env, "XGO_TEST_TLS_HOST="+reg.Host(), "DOCKER_CONFIG="+t.TempDir())
+		if certFile != "" {
+			env = append(env, "SSL_CERT_FILE="+certFile)
+		}
+		cmd.Env = env
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("child push: %v\n%s", err, out)
+		}
+		return string(out)
+	}
+	if out := child(reg.CAFile()); !strings.Contains(out, "RESULT pushed sha256:") {
+		t.Fatalf("push with the CA trusted:\n%s", out)
+	}
+	out := child("")
+	if !strings.Contains(out, "RESULT error") || !strings.Contains(out, "registry "+reg.Host()+" presented a certificate signed by an unknown authority") {
+		t.Fatalf("push without the CA trusted:\n%s\nwant an unknown authority error naming the registry", out)
+	}
+}
+
+// pushTLSChild is the child process of TestPushIndexTLS: it pushes to host and
+// reports the result in its output.
+func pushTLSChild(t *testing.T, host string) {
+	repo, err := parseRepo(host+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := pushIndex(ctx, repo, testIndex(t, "linux/amd64"), []string{"latest"}, remoteOptions(ctx, 2, false))
+	if err != nil {
+		t.Logf("RESULT error %v", err)
+		return
+	}
+	t.Logf("RESULT pushed %s", res.Digest)
+}

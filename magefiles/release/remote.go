@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"net"
@@ -65,12 +66,22 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// explainAuth adds what to do to an error that is a registry refusing access.
-func explainAuth(err error, registry string) error {
+// explain adds what to do to an error of a registry call that a user can fix:
+// access refused, or a certificate nobody trusts.
+func explain(err error, registry string) error {
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
 		return fmt.Errorf("registry %s refused access (%d %s); log in with `docker login %s` or check the credentials in the docker config: %w",
 			registry, terr.StatusCode, http.StatusText(terr.StatusCode), registry, err)
+	}
+	var unknown x509.UnknownAuthorityError
+	if errors.As(err, &unknown) {
+		return fmt.Errorf("registry %s presented a certificate signed by an unknown authority; "+
+			"if you trust it, add its CA with SSL_CERT_FILE or SSL_CERT_DIR: %w", registry, err)
+	}
+	var hostname x509.HostnameError
+	if errors.As(err, &hostname) {
+		return fmt.Errorf("registry %s presented a certificate for another host: %w", registry, err)
 	}
 	return err
 }
