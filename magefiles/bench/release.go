@@ -1,0 +1,92 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+)
+
+// releaseState is where one side of the release comparison keeps its caches, output and
+// repository between a cold run and the warm runs after it.
+type releaseState struct {
+	dir  string
+	repo string
+}
+
+// release measures the eight-platform image of program pushed by the release targets against
+// the same image pushed by ko: each cold run starts from empty caches and a fresh repository,
+// and is followed by warm runs that change nothing.
+func (b *bench) release(ctx context.Context, program string) error {
+	b.logf("setting up the %s project for mage release and ko", program)
+	project := filepath.Join(b.fresh(program+"-project"), program)
+	runner, err := userProject(ctx, b.cfg.Root, program, project, b.mage, b.env)
+	if err != nil {
+		return err
+	}
+	platforms := strings.Join(Platforms, ",")
+	cold := Case{Group: "Release vs ko", Name: program + ", 8 platforms, push, cold cache",
+		Ours: Side{Tool: "mage release"}, Theirs: Side{Tool: "ko build"}}
+	warm := Case{Group: "Release vs ko", Name: program + ", 8 platforms, push, warm (no change)",
+		Ours: Side{Tool: "mage release"}, Theirs: Side{Tool: "ko build"}}
+
+	ours := func(st releaseState) command {
+		return command{Dir: project, Env: withEnv(b.env,
+			"GOCACHE="+filepath.Join(st.dir, "gocache"), "XDG_CACHE_HOME="+filepath.Join(st.dir, "cache"),
+			"XGO_MAIN=.", "XGO_PLATFORMS="+platforms, "XGO_BASE="+b.base,
+			"XGO_REPO="+st.repo, "XGO_DIST="+filepath.Join(st.dir, "dist")),
+			Args: []string{runner, "release"}}
+	}
+	theirs := func(st releaseState) command {
+		return command{Dir: project, Env: withEnv(b.env,
+			"GOCACHE="+filepath.Join(st.dir, "gocache"), "XDG_CACHE_HOME="+filepath.Join(st.dir, "cache"),
+			"KO_DOCKER_REPO="+st.repo, "KO_DEFAULTBASEIMAGE="+b.base),
+			Args: []string{b.ko, "build", "--bare", "--sbom=none", "--platform=" + platforms, "."}}
+	}
+	type side struct {
+		name       string
+		cold, warm *Side
+		cmd        func(releaseState) command
+	}
+	sides := []side{{"xgo", &cold.Ours, &warm.Ours, ours}, {"ko", &cold.Theirs, &warm.Theirs, theirs}}
+	measure := func(c *Case, s side, st releaseState, i int) error {
+		sample, _, err := s.cmd(st).measure(ctx)
+		if err != nil {
+			return fmt.Errorf("%s, %s: %w", c.Name, s.cold.Tool, err)
+		}
+		digest, err := checkIndex(ctx, st.repo+":latest", Platforms)
+		if err != nil {
+			return fmt.Errorf("%s, %s: %w", c.Name, s.cold.Tool, err)
+		}
+		sample.Digest, sample.Iterated = digest, i
+		target := s.cold
+		if c == &warm {
+			target = s.warm
+		}
+		target.Samples = append(target.Samples, sample)
+		b.logSample(c, target, "", sample)
+		return nil
+	}
+	for i := 1; i <= b.cfg.Cold[program]; i++ {
+		states := map[string]releaseState{}
+		order := []side{sides[(i+1)%2], sides[i%2]} // ours first in odd runs
+		for _, s := range order {
+			dir := b.fresh(program + "-release-" + s.name)
+			st := releaseState{dir: dir, repo: fmt.Sprintf("%s/%s-%s-%d", b.registry.Host, program, s.name, i)}
+			states[s.name] = st
+			if err := measure(&cold, s, st, i); err != nil {
+				return err
+			}
+		}
+		for w := 1; w <= b.cfg.Warm; w++ {
+			for k := range order {
+				s := order[(k+w+1)%2]
+				if err := measure(&warm, s, states[s.name], (i-1)*b.cfg.Warm+w); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	b.res.Cases = append(b.res.Cases, cold, warm)
+	return nil
+}
