@@ -44,7 +44,9 @@ func baseIndex(platforms []v1.Platform) (v1.ImageIndex, error) {
 		if err != nil {
 			return nil, fmt.Errorf("building the base layer for %s: %w", p, err)
 		}
-		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layer)
+		// Wrapped: tarball's layer descriptor carries empty, non-nil annotations, which would
+		// make the in-memory manifest differ from the one pushed.
+		img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), bareLayer{layer})
 		if err != nil {
 			return nil, err
 		}
@@ -130,3 +132,6 @@ func checkIndex(ctx context.Context, ref string, platforms []string) (string, er
 	}
 	return d.String(), nil
 }
+
+// bareLayer is a layer whose descriptor is derived from its digest, size and media type only.
+type bareLayer struct{ v1.Layer }
