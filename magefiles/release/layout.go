@@ -50,6 +50,28 @@ func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 	return replaceDir(tmp, dir)
 }
 
+// openLayout returns the image index that writeLayout wrote at dir, reading
+// its blobs from the files: pushing it sends the layers as they are on disk
+// instead of compressing the binaries again.
+func openLayout(dir string) (v1.ImageIndex, error) {
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	m, err := top.IndexManifest()
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	if len(m.Manifests) != 1 || !m.Manifests[0].MediaType.IsIndex() {
+		return nil, fmt.Errorf("reading OCI layout %s: index.json must list exactly one image index", dir)
+	}
+	idx, err := top.ImageIndex(m.Manifests[0].Digest)
+	if err != nil {
+		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	return idx, nil
+}
+
 // reuseBlobs hard-links into the layout at dst the config and layer blobs of
 // idx that the layout at src holds with the right size and digest. A blob
 // that is missing, damaged or cannot be linked is left to be written anew.

@@ -11,6 +11,7 @@ import (
 	"testing"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -43,18 +44,7 @@ func entries(t testing.TB, dir string) []string {
 // readLayout reads the one index a layout at dir holds.
 func readLayout(t testing.TB, dir string) v1.ImageIndex {
 	t.Helper()
-	top, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Manifests) != 1 {
-		t.Fatalf("index.json lists %d manifests, want 1", len(m.Manifests))
-	}
-	idx, err := top.ImageIndex(m.Manifests[0].Digest)
+	idx, err := openLayout(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -183,6 +173,26 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 	}
 	if d, _ := pushed.Digest(); d != want {
 		t.Errorf("skopeo copy to a registry gave index %s, want %s", d, want)
+	}
+}
+
+func TestOpenLayoutErrors(t *testing.T) {
+	if _, err := openLayout(filepath.Join(t.TempDir(), "none")); err == nil {
+		t.Error("a missing layout: no error")
+	}
+	// A layout of two images is not one that writeLayout writes.
+	dir := t.TempDir()
+	p, err := layout.Write(dir, empty.Index)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pi := range testImages(t, "linux/amd64", "linux/arm64") {
+		if err := p.AppendImage(pi.Image); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := openLayout(dir); err == nil || !strings.Contains(err.Error(), "exactly one image index") {
+		t.Errorf("a layout of two images: %v", err)
 	}
 }
 

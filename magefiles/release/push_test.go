@@ -401,6 +401,31 @@ func TestReleaseEndToEnd(t *testing.T) {
 	if again.Digest != res.Digest || again.BlobsUploaded != 0 {
 		t.Fatalf("second assembly and push: %+v, want digest %s and nothing uploaded", again, res.Digest)
 	}
+
+	// The same index written as a layout and read back pushes to another
+	// repository, from the files, with the same digest.
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := writeLayout(dir, assemble()); err != nil {
+		t.Fatal(err)
+	}
+	fromDisk, err := openLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := parseRepo(repo.RegistryStr()+"/team/other", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := pushIndex(ctx, other, fromDisk, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Digest != res.Digest || third.BlobsUploaded != 4 {
+		t.Fatalf("push from the layout: %+v, want digest %s and 4 blobs uploaded", third, res.Digest)
+	}
+	if _, err := remote.Index(other.Digest(res.Digest.String()), opts...); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // extractFile writes the file name from the top layer of img to a temporary
