@@ -92,3 +92,11 @@ func withEnv(base, extra []string) []string {
 	}
 	return append(out, extra...)
 }
+
+// skipShort skips a slow test under -short, except when CI is "true": CI never skips.
+func skipShort(t testing.TB, what string) {
+	t.Helper()
+	if testing.Short() && os.Getenv("CI") != "true" {
+		t.Skipf("%s (-short)", what)
+	}
+}

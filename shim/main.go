@@ -179,9 +179,13 @@ func splitArgs(args []string) (own, files, rest []string) {
 	return own, nil, nil
 }
 
-// parseOptions parses the shim's own arguments with kong; kong never sees go's.
+// parseOptions parses the shim's own arguments with kong; kong never sees go's. With no
+// --xgo-* arguments (the usual Dockerfile case) kong is not even built.
 func parseOptions(own []string, stdout, stderr io.Writer) (*options, *kong.Context, error) {
 	var opts options
+	if len(own) == 0 {
+		return &opts, nil, nil
+	}
 	parser, err := kong.New(&opts,
 		kong.Name(progName),
 		kong.NoDefaultHelp(),

@@ -21,9 +21,7 @@ func mustParse(t testing.TB, s string) Platform {
 }
 
 func TestVerifyRealBinaries(t *testing.T) {
-	if testing.Short() {
-		t.Skip("cross-builds the sample program (-short)")
-	}
+	skipShort(t, "cross-builds the sample program")
 	tests := []struct {
 		build    string
 		mismatch map[string][]string // platform to verify against -> parts of the error
