@@ -153,8 +153,13 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if err := os.Remove(reportPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
 	}
+	// Push what is on disk: the layers are sent as written, not compressed again.
+	onDisk, err := openLayout(layoutDir)
+	if err != nil {
+		return err
+	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	res, err := pushIndex(ctx, cfg.repo, idx, cfg.Tags, opts)
+	res, err := pushIndex(ctx, cfg.repo, onDisk, cfg.Tags, opts)
 	if err != nil {
 		return err
 	}

@@ -1,0 +1,561 @@
+package release
+
+import (
+	"archive/tar"
+	"encoding/json"
+	"errors"
+	"io"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// need stops a test that needs something the machine lacks: it skips with what is missing and
+// how to get it, or fails when CI is "true", since CI must never skip.
+func need(t testing.TB, what, how string) {
+	t.Helper()
+	if os.Getenv("CI") == "true" {
+		t.Fatalf("%s is missing (CI=true: not skipping): %s", what, how)
+	}
+	t.Skipf("%s is missing: %s", what, how)
+}
+
+// userProject is a copy of testdata/userproject in a temporary directory, wired to this
+// module, in a git repository whose HEAD carries the tag v1.2.3.
+type userProject struct {
+	dir    string
+	mage   string // path of the mage binary
+	cache  string // MAGEFILE_CACHE
+	commit string
+}
+
+// commitTime is the commit (and so image) time of the user project.
+const commitTime = 1700000000
+
+// newUserProject copies the sample project, points its replace directive at this module,
+// commits it and builds mage.
+func newUserProject(t *testing.T) *userProject {
+	t.Helper()
+	root, err := filepath.Abs("../..")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	p := &userProject{dir: filepath.Join(tmp, "userproject"), mage: filepath.Join(tmp, "mage"), cache: filepath.Join(tmp, "magecache")}
+	if err := os.CopyFS(p.dir, os.DirFS(filepath.Join(root, "testdata", "userproject"))); err != nil {
+		t.Fatal(err)
+	}
+	runIn(t, p.dir, nil, "go", "mod", "edit", "-replace=github.com/xgo-build/xgo-build="+root)
+	// Offline: everything the project needs is what this module needs, already downloaded.
+	runIn(t, p.dir, []string{"GOPROXY=off", "GOFLAGS=-mod=mod"}, "go", "mod", "tidy", "-e")
+	runIn(t, root, nil, "go", "build", "-o", p.mage, "github.com/magefile/mage")
+	git(t, p.dir, "init", "-q")
+	git(t, p.dir, "add", ".")
+	git(t, p.dir, "commit", "-q", "-m", "user project")
+	git(t, p.dir, "tag", "v1.2.3")
+	cmd := exec.Command("git", "rev-parse", "HEAD")
+	cmd.Dir = p.dir
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p.commit = strings.TrimSpace(string(out))
+	return p
+}
+
+// runIn runs a command in dir with extra environment variables and fails the test if it fails.
+func runIn(t *testing.T, dir string, env []string, name string, args ...string) {
+	t.Helper()
+	cmd := exec.Command(name, args...)
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), env...)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
+	}
+}
+
+// mage runs a mage target in the project as a user would, with the given XGO_* variables
+// (and none from the test's own environment), and returns its output.
+func (p *userProject) run(t *testing.T, target string, vars ...string) (string, error) {
+	t.Helper()
+	cmd := exec.Command(p.mage, target)
+	cmd.Dir = p.dir
+	for _, kv := range os.Environ() {
+		k, _, _ := strings.Cut(kv, "=")
+		if strings.HasPrefix(k, "XGO_") || k == "SOURCE_DATE_EPOCH" || k == "MAGEFILE_VERBOSE" {
+			continue
+		}
+		cmd.Env = append(cmd.Env, kv)
+	}
+	cmd.Env = append(cmd.Env, "MAGEFILE_CACHE="+p.cache)
+	cmd.Env = append(cmd.Env, vars...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// wantPlatform is what the registry must hold for one of the eight default platforms.
+type wantPlatform struct {
+	platform string
+	oci      v1.Platform
+	qemu     string // qemu-user binary that runs it, "" for the host
+}
+
+var eightPlatforms = []wantPlatform{
+	{"linux/amd64", v1.Platform{OS: "linux", Architecture: "amd64"}, ""},
+	{"linux/386", v1.Platform{OS: "linux", Architecture: "386"}, ""},
+	{"linux/arm64", v1.Platform{OS: "linux", Architecture: "arm64"}, "qemu-aarch64-static"},
+	{"linux/arm/v7", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"}, "qemu-arm-static"},
+	{"linux/arm/v6", v1.Platform{OS: "linux", Architecture: "arm", Variant: "v6"}, "qemu-arm-static"},
+	{"linux/ppc64le", v1.Platform{OS: "linux", Architecture: "ppc64le"}, "qemu-ppc64le-static"},
+	{"linux/s390x", v1.Platform{OS: "linux", Architecture: "s390x"}, "qemu-s390x-static"},
+	{"linux/riscv64", v1.Platform{OS: "linux", Architecture: "riscv64"}, "qemu-riscv64-static"},
+}
+
+// readReport reads dist/release.json of the project.
+func readReport(t *testing.T, dir string) releaseReport {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, "dist", "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r releaseReport
+	if err := json.Unmarshal(data, &r); err != nil {
+		t.Fatalf("reading release.json: %v\n%s", err, data)
+	}
+	return r
+}
+
+// TestMageTargets runs the binaries, image and release targets with mage in a copy of
+// testdata/userproject against a real registry, and checks what the registry then serves.
+func TestMageTargets(t *testing.T) {
+	reg := registrytest.Start(t)
+	p := newUserProject(t)
+	repo := reg.Host() + "/test/app"
+
+	out, err := p.run(t, "release", "XGO_REPO="+repo)
+	if err != nil {
+		t.Fatalf("mage release: %v\n%s", err, out)
+	}
+	t.Logf("mage release:\n%s", out)
+	rep := readReport(t, p.dir)
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if last := lines[len(lines)-1]; last != repo+"@"+rep.Digest || rep.Reference != last {
+		t.Errorf("last line %q, release.json reference %q; want %s@%s", last, rep.Reference, repo, rep.Digest)
+	}
+	for _, w := range eightPlatforms {
+		if !strings.Contains(out, "built "+w.platform+" ") {
+			t.Errorf("no progress line for %s", w.platform)
+		}
+	}
+	if want := []string{"1.2.3", "1.2", "1", "latest"}; !slices.Equal(rep.Tags, want) {
+		t.Errorf("tags pushed %q, want %q", rep.Tags, want)
+	}
+	if rep.Revision != p.commit || rep.Version != "v1.2.3" || rep.Created != time.Unix(commitTime, 0).UTC().Format(time.RFC3339) {
+		t.Errorf("release.json revision, version, created = %q, %q, %q", rep.Revision, rep.Version, rep.Created)
+	}
+	if rep.BlobsUploaded == 0 || rep.BytesUploaded == 0 {
+		t.Errorf("first release uploaded %d blobs, %d bytes", rep.BlobsUploaded, rep.BytesUploaded)
+	}
+
+	ref, err := parseRef(repo+"@"+rep.Digest, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := remote.Index(ref)
+	if err != nil {
+		t.Fatalf("reading back the index: %v", err)
+	}
+	if err := validate.Index(idx); err != nil {
+		t.Errorf("the pushed index is invalid: %v", err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Manifests) != len(eightPlatforms) {
+		t.Fatalf("index has %d manifests, want %d", len(m.Manifests), len(eightPlatforms))
+	}
+	for _, tag := range rep.Tags {
+		tref, err := parseRef(repo+":"+tag, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		desc, err := remote.Head(tref)
+		if err != nil || desc.Digest.String() != rep.Digest {
+			t.Errorf("tag %s: %v, %v; want %s", tag, desc, err, rep.Digest)
+		}
+	}
+
+	bins := t.TempDir()
+	for i, w := range eightPlatforms {
+		d := m.Manifests[i]
+		if d.Platform == nil || !d.Platform.Equals(w.oci) {
+			t.Errorf("manifest %d: platform %+v, want %+v", i, d.Platform, w.oci)
+			continue
+		}
+		if rp := rep.Platforms[i]; rp.Platform != w.platform || rp.Manifest != d.Digest.String() || rp.Size == 0 {
+			t.Errorf("release.json platform %d = %+v, want %s with manifest %s", i, rp, w.platform, d.Digest)
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkImage(t, img, w, p.commit)
+		bin := filepath.Join(bins, platformDir(mustParse(t, w.platform)), "app")
+		extractBinary(t, img, "app", bin)
+		checkBuildInfo(t, bin, mustParse(t, w.platform))
+		t.Run("run/"+w.platform, func(t *testing.T) {
+			runBinary(t, bin, w)
+		})
+	}
+
+	// Same commit, second run: same digest, nothing uploaded.
+	out, err = p.run(t, "release", "XGO_REPO="+repo)
+	if err != nil {
+		t.Fatalf("second mage release: %v\n%s", err, out)
+	}
+	rep2 := readReport(t, p.dir)
+	if rep2.Digest != rep.Digest {
+		t.Errorf("second release digest %s, want %s", rep2.Digest, rep.Digest)
+	}
+	if rep2.BlobsUploaded != 0 || rep2.BytesUploaded != 0 || rep2.BlobsSkipped == 0 {
+		t.Errorf("second release uploaded %d blobs (%d bytes) and skipped %d; want 0 uploaded", rep2.BlobsUploaded, rep2.BytesUploaded, rep2.BlobsSkipped)
+	}
+	if ld, err := layoutIndex(t, filepath.Join(p.dir, "dist", "oci")).Digest(); err != nil || ld.String() != rep.Digest {
+		t.Errorf("dist/oci index %v, %v; want the pushed %s", ld, err, rep.Digest)
+	}
+
+	t.Run("base", func(t *testing.T) { testMultiPlatformBase(t, p, reg.Host()) })
+	t.Run("errors", func(t *testing.T) { testTargetErrors(t, p) })
+}
+
+// layoutIndex returns the image index of the OCI layout at dir: the one entry of its index.json.
+func layoutIndex(t *testing.T, dir string) v1.ImageIndex {
+	t.Helper()
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := top.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Manifests) != 1 {
+		t.Fatalf("%s/index.json lists %d manifests, want 1", dir, len(m.Manifests))
+	}
+	idx, err := top.ImageIndex(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+func mustParse(t *testing.T, s string) shim.Platform {
+	t.Helper()
+	p, err := shim.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// checkImage checks an image's config and annotations.
+func checkImage(t *testing.T, img v1.Image, w wantPlatform, commit string) {
+	t.Helper()
+	cf, err := img.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cf.OS != w.oci.OS || cf.Architecture != w.oci.Architecture || cf.Variant != w.oci.Variant {
+		t.Errorf("%s: config platform %s/%s/%s", w.platform, cf.OS, cf.Architecture, cf.Variant)
+	}
+	if !slices.Equal(cf.Config.Entrypoint, []string{"/app"}) {
+		t.Errorf("%s: entrypoint %q, want [/app]", w.platform, cf.Config.Entrypoint)
+	}
+	if !cf.Created.Time.Equal(time.Unix(commitTime, 0)) {
+		t.Errorf("%s: created %v, want the commit time", w.platform, cf.Created)
+	}
+	man, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range map[string]string{
+		annotationRevision: commit,
+		annotationVersion:  "v1.2.3",
+		annotationCreated:  time.Unix(commitTime, 0).UTC().Format(time.RFC3339),
+	} {
+		if man.Annotations[k] != v {
+			t.Errorf("%s: annotation %s = %q, want %q", w.platform, k, man.Annotations[k], v)
+		}
+	}
+	if _, ok := man.Annotations[annotationBaseName]; ok {
+		t.Errorf("%s: a scratch image has a base.name annotation", w.platform)
+	}
+}
+
+// extractBinary copies the file name from the image's top layer to path.
+func extractBinary(t *testing.T, img v1.Image, name, path string) {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		t.Fatalf("layers: %d, %v", len(layers), err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if errors.Is(err, io.EOF) {
+			t.Fatalf("no %s in the top layer", name)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		if strings.TrimPrefix(hdr.Name, "/") != name {
+			continue
+		}
+		if hdr.Mode&0o777 != 0o755 || hdr.Uid != 0 || hdr.Gid != 0 || !hdr.ModTime.Equal(time.Unix(commitTime, 0)) {
+			t.Errorf("%s: mode %o, uid %d, gid %d, mtime %v", name, hdr.Mode, hdr.Uid, hdr.Gid, hdr.ModTime)
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+}
+
+// checkBuildInfo checks that `go version -m` of bin shows the platform's GOOS, GOARCH and
+// variant variable, with cgo off.
+func checkBuildInfo(t *testing.T, bin string, p shim.Platform) {
+	t.Helper()
+	info := goVersionM(t, bin)
+	vars, err := shim.Vars(p, envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, kv := range vars {
+		if !strings.Contains(info, "\tbuild\t"+kv+"\n") {
+			t.Errorf("%s: go version -m lacks build %s:\n%s", p, kv, info)
+		}
+	}
+}
+
+// runBinary runs a pulled binary, natively or under qemu-user, and checks what it prints.
+func runBinary(t *testing.T, bin string, w wantPlatform) {
+	p := mustParse(t, w.platform)
+	want := "hello from " + p.OS + "/" + p.Arch
+	if v := p.VariantVar(); v != "" {
+		want += " " + v + "=" + p.VariantValue()
+	}
+	var cmd *exec.Cmd
+	if w.qemu == "" {
+		cmd = exec.Command(bin)
+	} else {
+		qemu, err := exec.LookPath(w.qemu)
+		if err != nil {
+			need(t, w.qemu, "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)")
+		}
+		cmd = exec.Command(qemu, bin)
+	}
+	out, err := cmd.CombinedOutput()
+	if errors.Is(err, syscall.ENOEXEC) && p.Arch == "386" {
+		need(t, "a kernel that runs linux/386 binaries (IA32 emulation; Debian's qemu-i386 crashes on Go binaries)",
+			"run the tests on an x86-64 kernel built with CONFIG_IA32_EMULATION, as CI runners are")
+	}
+	if err != nil || strings.TrimSpace(string(out)) != want {
+		t.Errorf("%s prints %q, %v; want %q", w.platform, out, err, want)
+	}
+}
+
+// testMultiPlatformBase pushes a base index built here (three platforms and an attestation)
+// and builds the image with XGO_PLATFORMS=all on it; then asks for a platform it lacks.
+func testMultiPlatformBase(t *testing.T, p *userProject, host string) {
+	basePlatforms := []v1.Platform{
+		{OS: "linux", Architecture: "amd64"},
+		{OS: "linux", Architecture: "arm64", Variant: "v8"},
+		{OS: "linux", Architecture: "arm", Variant: "v7"},
+		{OS: "unknown", Architecture: "unknown"},
+	}
+	var adds []mutate.IndexAddendum
+	for _, bp := range basePlatforms {
+		img, err := random.Image(256, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf.OS, cf.Architecture, cf.Variant = bp.OS, bp.Architecture, bp.Variant
+		cf.Config.Env = []string{"PATH=/bin", "BASE=" + bp.Architecture}
+		cf.Config.User = "65532"
+		cf.Config.WorkingDir = "/work"
+		if img, err = mutate.ConfigFile(img, cf); err != nil {
+			t.Fatal(err)
+		}
+		adds = append(adds, mutate.IndexAddendum{Add: img, Descriptor: v1.Descriptor{Platform: &bp}})
+	}
+	base := mutate.AppendManifests(empty.Index, adds...)
+	baseRef := host + "/test/base:1"
+	ref, err := parseRef(baseRef, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(ref, base); err != nil {
+		t.Fatalf("pushing the base: %v", err)
+	}
+	baseManifest, err := base.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	out, err := p.run(t, "image", "XGO_BASE="+baseRef, "XGO_PLATFORMS=all", "XGO_DIST=dist-base")
+	if err != nil {
+		t.Fatalf("mage image on a multi-platform base: %v\n%s", err, out)
+	}
+	idx := layoutIndex(t, filepath.Join(p.dir, "dist-base", "oci"))
+	if err := validate.Index(idx); err != nil {
+		t.Errorf("image index on the base is invalid: %v", err)
+	}
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []v1.Platform{basePlatforms[0], {OS: "linux", Architecture: "arm64"}, basePlatforms[2]}
+	if len(m.Manifests) != len(want) {
+		t.Fatalf("index on the base has %d manifests, want %d (the attestation left out)", len(m.Manifests), len(want))
+	}
+	for i, d := range m.Manifests {
+		if d.Platform == nil || !d.Platform.Equals(want[i]) {
+			t.Errorf("manifest %d: platform %+v, want %+v", i, d.Platform, want[i])
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		layers, err := img.Layers()
+		if err != nil || len(layers) != 3 {
+			t.Errorf("%v: %d layers, %v; want the base's two and the binary", want[i], len(layers), err)
+		}
+		cf, err := img.ConfigFile()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Contains(cf.Config.Env, "BASE="+want[i].Architecture) || cf.Config.User != "65532" || cf.Config.WorkingDir != "/work" {
+			t.Errorf("%v: env %q, user %q, workdir %q; want the base's", want[i], cf.Config.Env, cf.Config.User, cf.Config.WorkingDir)
+		}
+		man, err := img.Manifest()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := man.Annotations[annotationBaseDigest]; got != baseManifest.Manifests[i].Digest.String() {
+			t.Errorf("%v: base.digest %q, want the base's manifest %s", want[i], got, baseManifest.Manifests[i].Digest)
+		}
+		if got := man.Annotations[annotationBaseName]; got != baseRef {
+			t.Errorf("%v: base.name %q, want %q", want[i], got, baseRef)
+		}
+	}
+
+	out, err = p.run(t, "image", "XGO_BASE="+baseRef, "XGO_PLATFORMS=linux/amd64,linux/s390x", "XGO_DIST=dist-missing")
+	if err == nil {
+		t.Fatalf("mage image with a platform the base lacks succeeded:\n%s", out)
+	}
+	wantMsg := `XGO_PLATFORMS="linux/amd64,linux/s390x": base image "` + baseRef + `" has no linux/s390x image (it has: linux/amd64, linux/arm64, linux/arm/v7`
+	if !strings.Contains(out, wantMsg) {
+		t.Errorf("output lacks %q:\n%s", wantMsg, out)
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "dist-missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dist-missing exists after the failure (stat: %v): nothing should be written", err)
+	}
+}
+
+// testTargetErrors checks that bad input fails the targets with one clear message and writes
+// nothing.
+func testTargetErrors(t *testing.T, p *userProject) {
+	for _, tt := range []struct {
+		target string
+		vars   []string
+		want   string
+	}{
+		{"release", nil, "XGO_REPO is not set: release needs the repository to push to"},
+		{"binaries", []string{"XGO_JOBS=abc"}, `XGO_JOBS="abc": must be a positive integer`},
+		{"image", []string{"XGO_PLATFORMS=linux/arm/v9"}, `XGO_PLATFORMS="linux/arm/v9": invalid platform "linux/arm/v9"`},
+		{"binaries", []string{"XGO_MAIN=./nope"}, `XGO_MAIN="./nope": `},
+	} {
+		out, err := p.run(t, tt.target, append(tt.vars, "XGO_DIST=dist-bad")...)
+		if err == nil || !strings.Contains(out, tt.want) {
+			t.Errorf("mage %s with %q: %v, output lacks %q:\n%s", tt.target, tt.vars, err, tt.want, out)
+		}
+		if _, err := os.Stat(filepath.Join(p.dir, "dist-bad")); !errors.Is(err, fs.ErrNotExist) {
+			t.Errorf("mage %s with %q wrote dist-bad (stat: %v)", tt.target, tt.vars, err)
+		}
+	}
+}
+
+// TestRunInProcess runs the pipeline without mage (as the targets do) on scratch,
+// for two platforms, and checks the layout and a push to a real registry.
+func TestRunInProcess(t *testing.T) {
+	reg := registrytest.Start(t)
+	dir := writeModule(t, map[string]string{"cmd/tool/main.go": mainGo})
+	var out strings.Builder
+	env := map[string]string{
+		"XGO_PLATFORMS":     "linux/amd64,linux/arm64",
+		"XGO_REPO":          reg.Host() + "/inproc/tool",
+		"XGO_TAGS":          "edge",
+		"SOURCE_DATE_EPOCH": "86400",
+	}
+	e := runEnv{dir: dir, getenv: envMap(env), environ: os.Environ(), out: &out}
+	if err := run(t.Context(), e, stageRelease); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	rep := readReport(t, dir)
+	if rep.Repository != reg.Host()+"/inproc/tool" || !slices.Equal(rep.Tags, []string{"edge"}) || len(rep.Platforms) != 2 || rep.Created != "1970-01-02T00:00:00Z" {
+		t.Errorf("release.json = %+v", rep)
+	}
+	if rep.Platforms[1].Binary != "bin/linux_arm64/tool" {
+		t.Errorf("binary path %q, want bin/linux_arm64/tool", rep.Platforms[1].Binary)
+	}
+	for _, want := range []string{"PLATFORM", "linux/arm64", "2 platforms", "tags: edge\n" + rep.Reference + "\n"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("output lacks %q:\n%s", want, out.String())
+		}
+	}
+	ref, err := name.ParseReference(rep.Reference, name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := remote.Index(ref); err != nil {
+		t.Errorf("reading back %s: %v", rep.Reference, err)
+	}
+}
