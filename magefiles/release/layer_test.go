@@ -171,10 +171,10 @@ func TestBinaryLayerRefusesChangedFile(t *testing.T) {
 }
 
 // TestBinaryLayerMemory checks that a layer streams: making and reading the
-// layer of a 32 MiB file allocates far less than the file's size.
+// layer of a 16 MiB file allocates far less than the file's size.
 func TestBinaryLayerMemory(t *testing.T) {
 	if testing.Short() {
-		t.Skip("writes and compresses a 32 MiB file")
+		t.Skip("writes and compresses a 16 MiB file")
 	}
 	p := filepath.Join(t.TempDir(), "big")
 	f, err := os.Create(p)
@@ -183,7 +183,7 @@ func TestBinaryLayerMemory(t *testing.T) {
 	}
 	// Random bytes do not compress: a layer that buffered its compressed
 	// form would hold about the whole file.
-	const size = 32 << 20
+	const size = 16 << 20
 	rng := rand.NewChaCha8([32]byte{1})
 	if _, err := io.CopyN(f, rng, size); err != nil {
 		t.Fatal(err)
@@ -205,7 +205,8 @@ func TestBinaryLayerMemory(t *testing.T) {
 		t.Fatalf("reading the layer: %d bytes, %v", n, err)
 	}
 	runtime.ReadMemStats(&after)
-	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/4 {
+	t.Logf("allocated %d KiB", (after.TotalAlloc-before.TotalAlloc)>>10)
+	if alloc := after.TotalAlloc - before.TotalAlloc; alloc > size/2 {
 		t.Fatalf("making and reading the layer of a %d MiB file allocated %d MiB; it should stream", size>>20, alloc>>20)
 	}
 }
