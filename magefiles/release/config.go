@@ -38,6 +38,9 @@ type config struct {
 	Version   string    // git tag on HEAD, "" when there is none
 	Revision  string    // HEAD commit, "" outside git
 	Source    string    // https URL of the origin remote, "" when unknown
+	// DistUnignored is set when Dist lies in the git work tree and git does not ignore it:
+	// go then stamps the binaries of a second run as built from a modified tree.
+	DistUnignored bool
 }
 
 // loadConfig reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv and the version,
@@ -126,6 +129,14 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
 	if epoch == "" {
 		c.Created = time.Unix(g.commitTime, 0).UTC()
+	}
+
+	if c.Revision != "" {
+		// check-ignore exits 1 for a path that is not ignored and 128 outside the work tree.
+		cmd := exec.CommandContext(ctx, "git", "check-ignore", "-q", "--no-index", filepath.Join(c.Dist, "bin"))
+		cmd.Dir = dir
+		var exitErr *exec.ExitError
+		c.DistUnignored = errors.As(cmd.Run(), &exitErr) && exitErr.ExitCode() == 1
 	}
 
 	tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS"))

@@ -138,12 +138,21 @@ func TestLoadConfigGit(t *testing.T) {
 	if !c.Created.Equal(time.Unix(1700000000, 0)) {
 		t.Errorf("Created = %v, want the commit time", c.Created)
 	}
+	if !c.DistUnignored {
+		t.Error("DistUnignored is false for a dist/ that .gitignore does not list")
+	}
+	if err := os.WriteFile(filepath.Join(dir, ".gitignore"), []byte("/dist/\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	c, err = loadConfig(context.Background(), dir, envMap(map[string]string{"SOURCE_DATE_EPOCH": "0"}))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if !c.Created.Equal(time.Unix(0, 0)) {
 		t.Errorf("Created = %v with SOURCE_DATE_EPOCH=0, want the epoch", c.Created)
+	}
+	if c.DistUnignored {
+		t.Error("DistUnignored is true for a dist/ that .gitignore lists")
 	}
 }
 

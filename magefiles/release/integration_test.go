@@ -92,11 +92,12 @@ func runIn(t *testing.T, dir string, env []string, name string, args ...string) 
 	}
 }
 
-// mage runs a mage target in the project as a user would, with the given XGO_* variables
-// (and none from the test's own environment), and returns its output.
-func (p *userProject) run(t *testing.T, target string, vars ...string) (string, error) {
+// run runs mage with args (a target, or flags and a target, separated by spaces) in the
+// project as a user would, with the given XGO_* variables (and none from the test's own
+// environment), and returns its output.
+func (p *userProject) run(t *testing.T, args string, vars ...string) (string, error) {
 	t.Helper()
-	cmd := exec.Command(p.mage, target)
+	cmd := exec.Command(p.mage, strings.Fields(args)...)
 	cmd.Dir = p.dir
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
@@ -159,6 +160,9 @@ func TestMageTargets(t *testing.T) {
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if last := lines[len(lines)-1]; last != repo+"@"+rep.Digest || rep.Reference != last {
 		t.Errorf("last line %q, release.json reference %q; want %s@%s", last, rep.Reference, repo, rep.Digest)
+	}
+	if strings.Contains(out, "warning:") {
+		t.Errorf("a warning with dist/ in .gitignore:\n%s", out)
 	}
 	for _, w := range eightPlatforms {
 		if !strings.Contains(out, "built "+w.platform+" ") {
@@ -245,6 +249,35 @@ func TestMageTargets(t *testing.T) {
 
 	t.Run("base", func(t *testing.T) { testMultiPlatformBase(t, p, reg.Host()) })
 	t.Run("errors", func(t *testing.T) { testTargetErrors(t, p) })
+	t.Run("verbose", func(t *testing.T) { testVerboseAndHelp(t, p) })
+}
+
+// testVerboseAndHelp checks that mage -v shows the go commands and mage -h documents the
+// variables.
+func testVerboseAndHelp(t *testing.T, p *userProject) {
+	out, err := p.run(t, "-v binaries", "XGO_PLATFORMS=linux/arm/v6", "XGO_DIST=dist-v")
+	if err != nil {
+		t.Fatalf("mage -v binaries: %v\n%s", err, out)
+	}
+	want := "GOOS=linux GOARCH=arm GOARM=6 CGO_ENABLED=0 go build -trimpath -o " + filepath.Join(p.dir, "dist-v", "bin", "linux_arm_v6", "app") + " example.com/userproject/cmd/app\n"
+	if !strings.Contains(out, want) {
+		t.Errorf("mage -v binaries output lacks %q:\n%s", want, out)
+	}
+	for target, wants := range map[string][]string{
+		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST"},
+		"image":    {"XGO_BASE", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
+		"release":  {"XGO_REPO", "XGO_TAGS"},
+	} {
+		out, err := p.run(t, "-h "+target)
+		if err != nil {
+			t.Fatalf("mage -h %s: %v\n%s", target, err, out)
+		}
+		for _, w := range wants {
+			if !strings.Contains(out, w) {
+				t.Errorf("mage -h %s does not mention %s:\n%s", target, w, out)
+			}
+		}
+	}
 }
 
 // layoutIndex returns the image index of the OCI layout at dir: the one entry of its index.json.

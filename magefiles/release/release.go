@@ -92,6 +92,9 @@ func run(ctx context.Context, e runEnv, last stage) error {
 		return err
 	}
 
+	if cfg.DistUnignored {
+		fmt.Fprintf(e.out, "warning: git does not ignore %s: add it to .gitignore, or go stamps the next build as modified and the digests change\n", cfg.Dist)
+	}
 	fmt.Fprintf(e.out, "building %s for %d platforms, %d at a time\n", cfg.Main, len(targets), cfg.Jobs)
 	spec := buildSpec{
 		Dir: cfg.Dir, Main: cfg.Main, Name: cfg.Name, Flags: cfg.Flags,
