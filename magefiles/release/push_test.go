@@ -519,3 +519,59 @@ func pushTLSChild(t *testing.T, host string) {
 	}
 	t.Logf("RESULT pushed %s", res.Digest)
 }
+
+// TestPushIndexRetries answers the first attempt to commit each blob and each
+// manifest (every distinct PUT) with 503 Service Unavailable: the push retries
+// and completes with the same index.
+func TestPushIndexRetries(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	var mu sync.Mutex
+	failed := map[string]bool{}
+	unavailable := 0
+	next := rec.next
+	rec.next = roundTripFunc(func(req *http.Request) (*http.Response, error) {
+		if req.Method == http.MethodPut {
+			key := req.URL.Path // a manifest
+			if strings.Contains(key, "/blobs/uploads/") {
+				key = req.URL.Query().Get("digest")
+			}
+			mu.Lock()
+			fail := !failed[key]
+			failed[key] = true
+			if fail {
+				unavailable++
+			}
+			mu.Unlock()
+			if fail {
+				if req.Body != nil {
+					req.Body.Close()
+				}
+				return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+					Body: http.NoBody, Header: http.Header{}, Request: req}, nil
+			}
+		}
+		return next.RoundTrip(req)
+	})
+	idx := testIndex(t, "linux/amd64", "linux/arm64")
+	res, err := pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	if err != nil {
+		t.Fatalf("push through 503s: %v", err)
+	}
+	if want, _ := idx.Digest(); res.Digest != want || !reflect.DeepEqual(res.Tags, []string{"latest"}) {
+		t.Fatalf("push through 503s: %+v", res)
+	}
+	if n, _ := blobCount(t, idx); res.BlobsUploaded != n {
+		t.Fatalf("push through 503s: %+v, want %d blobs uploaded", res, n)
+	}
+	// Six blobs, two image manifests, the index and the tag.
+	if unavailable != 10 {
+		t.Fatalf("%d requests were answered 503, want 10", unavailable)
+	}
+	got, err := remote.Index(repo.Tag("latest"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatal(err)
+	}
+}
