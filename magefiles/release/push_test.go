@@ -575,3 +575,61 @@ func TestPushIndexRetries(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestPushMountsBaseLayers builds on a base in another repository of the same
+// registry: its layers are mounted from there (docker media types renamed to
+// OCI ones included), so only each image's config and binary are uploaded.
+func TestPushMountsBaseLayers(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	ctx := context.Background()
+	baseRef := repo.RegistryStr() + "/base/multi:1"
+	r, err := parseRef(baseRef, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, baseIndex(t), opts...); err != nil {
+		t.Fatal(err)
+	}
+	base, err := loadBase(ctx, baseRef, false, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []platformImage
+	for _, s := range []string{"linux/amd64", "linux/arm64"} {
+		p := mustPlatform(t, s)
+		b, _, err := base.imageFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
+			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, platformImage{Platform: p, Image: img})
+	}
+	idx, err := buildIndex(images, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(rec.requests())
+	res, err := pushIndex(ctx, repo, idx, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsUploaded != 4 || res.BlobsSkipped != 2 { // each base image has one layer
+		t.Fatalf("push on a base in the same registry: %+v, want 4 uploaded and 2 skipped", res)
+	}
+	for _, r := range rec.requests()[before:] {
+		if strings.HasPrefix(r, "GET /v2/base/multi/blobs/") {
+			t.Errorf("a base layer was downloaded to be uploaded again: %s", r)
+		}
+	}
+	got, err := remote.Index(repo.Digest(res.Digest.String()), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+}
