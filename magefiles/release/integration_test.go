@@ -592,3 +592,20 @@ func TestRunInProcess(t *testing.T) {
 		t.Errorf("reading back %s: %v", rep.Reference, err)
 	}
 }
+
+// TestRunMissingBase checks that a base image that does not exist fails before any build,
+// naming the base, and writes nothing.
+func TestRunMissingBase(t *testing.T) {
+	reg := registrytest.Start(t)
+	dir := writeModule(t, map[string]string{"main.go": mainGo})
+	var out strings.Builder
+	baseRef := reg.Host() + "/no/such/base:1"
+	e := runEnv{dir: dir, getenv: envMap(map[string]string{"XGO_BASE": baseRef}), environ: os.Environ(), out: &out}
+	err := run(t.Context(), e, stageImage)
+	if err == nil || !strings.Contains(err.Error(), `base image "`+baseRef+`" does not exist`) {
+		t.Errorf("error = %v, want one saying the base does not exist", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dist")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dist exists after the failure (stat: %v)", err)
+	}
+}

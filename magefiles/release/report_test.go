@@ -1,0 +1,82 @@
+package release
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestFormatSize(t *testing.T) {
+	for n, want := range map[int64]string{
+		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
+		2_500_000: "2.4 MiB", 1 << 30: "1.0 GiB", 5 << 40: "5.0 TiB",
+	} {
+		if got := formatSize(n); got != want {
+			t.Errorf("formatSize(%d) = %q, want %q", n, got, want)
+		}
+	}
+}
+
+func TestWriteSummary(t *testing.T) {
+	rows := []platformReport{
+		{Platform: "linux/amd64", Manifest: "sha256:0123456789abcdef0123", Size: 2 << 20, BuildSeconds: 1.25},
+		{Platform: "linux/arm/v7", Manifest: "sha256:fedcba9876543210fedc", Size: 1 << 20, BuildSeconds: 2.5},
+	}
+	var b strings.Builder
+	if err := writeSummary(&b, rows, 3*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	want := `   PLATFORM  BUILD     SIZE             MANIFEST
+linux/amd64   1.2s  2.0 MiB  sha256:0123456789ab
+linux/arm/v7   2.5s  1.0 MiB  sha256:fedcba987654
+2 platforms   3.8s  3.0 MiB
+builds took 3.8s in sum, the whole run 3.0s
+`
+	got := b.String()
+	// Compare the words of each line; column padding is tabwriter's.
+	gl, wl := strings.Split(got, "\n"), strings.Split(want, "\n")
+	if len(gl) != len(wl) {
+		t.Fatalf("summary has %d lines, want %d:\n%s", len(gl), len(wl), got)
+	}
+	for i := range gl {
+		if strings.Join(strings.Fields(gl[i]), " ") != strings.Join(strings.Fields(wl[i]), " ") {
+			t.Errorf("line %d = %q, want %q", i, gl[i], wl[i])
+		}
+	}
+	b.Reset()
+	rows[0].Manifest, rows[1].Manifest = "", ""
+	if err := writeSummary(&b, rows, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(b.String(), "MANIFEST") {
+		t.Errorf("binaries summary has a manifest column:\n%s", b.String())
+	}
+}
+
+func TestWriteReport(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dist", "release.json")
+	r := releaseReport{Repository: "r.example/app", Digest: "sha256:ab", Tags: []string{"latest"},
+		Platforms: []platformReport{{Platform: "linux/amd64", Binary: "bin/linux_amd64/app", Size: 3, BuildSeconds: 0.5}}}
+	if err := writeReport(path, r); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(data, &back); err != nil {
+		t.Fatal(err)
+	}
+	p := back["platforms"].([]any)[0].(map[string]any)
+	if back["digest"] != "sha256:ab" || p["binary_size"] != 3.0 || p["build_seconds"] != 0.5 || p["platform"] != "linux/amd64" {
+		t.Errorf("release.json = %s", data)
+	}
+	entries, err := os.ReadDir(filepath.Dir(path))
+	if err != nil || len(entries) != 1 {
+		t.Errorf("dist holds %v, %v; want only release.json (no temporary file left)", entries, err)
+	}
+}
