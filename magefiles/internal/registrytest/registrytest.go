@@ -36,20 +36,29 @@ import (
 const InstallHint = "install it with `GOBIN=<dir> go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0` " +
 	"and put it on PATH or point XGO_TEST_REGISTRY at it"
 
-// Registry is a running registry process serving on 127.0.0.1.
+// Registry is a registry process serving on 127.0.0.1, with its settings.
 type Registry struct {
 	host     string
 	scheme   string
-	dir      string
+	dir      string // storage
+	bin      string
+	cfgPath  string
 	tls      *tlsFiles
 	htpasswd bool
 	user     string
 	password string
-	cmd      *exec.Cmd
-	stderr   *lockedBuffer
-	done     chan struct{}
-	waitErr  error
-	stop     sync.Once
+	timeout  time.Duration
+	output   *lockedBuffer
+
+	mu   sync.Mutex
+	proc *process // nil once stopped
+}
+
+// process is one run of the registry binary.
+type process struct {
+	cmd     *exec.Cmd
+	done    chan struct{} // closed when it has exited
+	waitErr error         // how it exited, set before done is closed
 }
 
 // Option configures a registry before it starts.
@@ -163,37 +172,50 @@ func start(bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) 
 	if err := os.MkdirAll(storage, 0o755); err != nil {
 		return nil, err
 	}
-	cfgPath := filepath.Join(dir, "config.yml")
 	htpasswdPath := ""
 	if htpasswd {
 		// A missing file makes the registry provision a user and log its password.
 		htpasswdPath = filepath.Join(dir, "auth", "htpasswd")
 		os.Remove(htpasswdPath)
 	}
-	if err := os.WriteFile(cfgPath, config(host, storage, tf, htpasswdPath), 0o644); err != nil {
-		return nil, err
+	r := &Registry{
+		host: host, scheme: "http", dir: storage, bin: bin, cfgPath: filepath.Join(dir, "config.yml"),
+		tls: tf, htpasswd: htpasswd, timeout: timeout, output: &lockedBuffer{},
 	}
-	r := &Registry{host: host, scheme: "http", dir: storage, tls: tf, htpasswd: htpasswd, stderr: &lockedBuffer{}, done: make(chan struct{})}
 	if tf != nil {
 		r.scheme = "https"
 	}
-	r.cmd = exec.Command(bin, "serve", cfgPath)
-	r.cmd.Dir = dir
-	r.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
-	r.cmd.Stdout = r.stderr
-	r.cmd.Stderr = r.stderr
-	if err := r.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	if err := os.WriteFile(r.cfgPath, config(host, storage, tf, htpasswdPath), 0o644); err != nil {
+		return nil, err
 	}
-	go func() {
-		r.waitErr = r.cmd.Wait()
-		close(r.done)
-	}()
-	if err := r.waitReady(timeout); err != nil {
-		r.Stop()
+	if err := r.launch(); err != nil {
 		return nil, err
 	}
 	return r, nil
+}
+
+// launch starts the binary and waits until it serves.
+func (r *Registry) launch() error {
+	p := &process{cmd: exec.Command(r.bin, "serve", r.cfgPath), done: make(chan struct{})}
+	p.cmd.Dir = filepath.Dir(r.cfgPath)
+	p.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
+	p.cmd.Stdout = r.output
+	p.cmd.Stderr = r.output
+	if err := p.cmd.Start(); err != nil {
+		return fmt.Errorf("starting %s: %w", r.bin, err)
+	}
+	go func() {
+		p.waitErr = p.cmd.Wait()
+		close(p.done)
+	}()
+	r.mu.Lock()
+	r.proc = p
+	r.mu.Unlock()
+	if err := r.waitReady(p); err != nil {
+		r.Stop()
+		return err
+	}
+	return nil
 }
 
 // config returns the registry's configuration file.
@@ -227,9 +249,9 @@ func freePort() (int, error) {
 
 // waitReady polls GET /v2/ until it answers 200 (with the provisioned
 // credentials under htpasswd).
-func (r *Registry) waitReady(timeout time.Duration) error {
+func (r *Registry) waitReady(p *process) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: r.Transport()}
-	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
 	defer cancel()
 	var last error
 	for {
@@ -238,7 +260,7 @@ func (r *Registry) waitReady(timeout time.Duration) error {
 			return err
 		}
 		if r.htpasswd && r.password == "" {
-			r.user, r.password = provisioned(r.stderr.String())
+			r.user, r.password = provisioned(r.output.String())
 		}
 		if r.password != "" {
 			req.SetBasicAuth(r.user, r.password)
@@ -253,10 +275,10 @@ func (r *Registry) waitReady(timeout time.Duration) error {
 		}
 		last = err
 		select {
-		case <-r.done:
-			return fmt.Errorf("%w before answering on %s (%v): %s", errExited, r.host, r.waitErr, r.stderr.String())
+		case <-p.done:
+			return fmt.Errorf("%w before answering on %s (%v): %s", errExited, r.host, p.waitErr, r.output.String())
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the registry on %s: %v: %s", r.host, last, r.stderr.String())
+			return fmt.Errorf("waiting for the registry on %s: %v: %s", r.host, last, r.output.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -272,7 +294,7 @@ func (r *Registry) URL() string { return r.scheme + "://" + r.host }
 func (r *Registry) StorageDir() string { return r.dir }
 
 // Output returns what the registry has written to stdout and stderr so far.
-func (r *Registry) Output() string { return r.stderr.String() }
+func (r *Registry) Output() string { return r.output.String() }
 
 // Transport returns an HTTP transport that trusts the registry's certificate
 // (a plain clone of http.DefaultTransport without WithTLS).
@@ -284,26 +306,39 @@ func (r *Registry) Transport() *http.Transport {
 	return t
 }
 
-// Stop ends the registry (SIGTERM, then SIGKILL after 10 s) and reports how it
-// exited; later calls return nil.
+// Stop ends the registry (SIGTERM, then SIGKILL after 10 s); its storage
+// stays. Stopping a stopped registry does nothing.
 func (r *Registry) Stop() error {
-	var err error
-	r.stop.Do(func() {
-		select {
-		case <-r.done:
-			return
-		default:
-		}
-		_ = r.cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-r.done:
-		case <-time.After(10 * time.Second):
-			_ = r.cmd.Process.Kill()
-			<-r.done
-			err = fmt.Errorf("registry on %s did not stop on SIGTERM: %s", r.host, r.stderr.String())
-		}
-	})
-	return err
+	r.mu.Lock()
+	p := r.proc
+	r.proc = nil
+	r.mu.Unlock()
+	if p == nil {
+		return nil
+	}
+	select {
+	case <-p.done:
+		return nil
+	default:
+	}
+	_ = p.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-p.done:
+		return nil
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+		return fmt.Errorf("registry on %s did not stop on SIGTERM: %s", r.host, r.output.String())
+	}
+}
+
+// Restart stops the registry and starts it again on the same port with the
+// same storage and credentials, as a registry restarting in production would.
+func (r *Registry) Restart() error {
+	if err := r.Stop(); err != nil {
+		return err
+	}
+	return r.launch()
 }
 
 // provisioned finds the user and password the registry logged when it made

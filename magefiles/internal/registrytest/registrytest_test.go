@@ -1,6 +1,8 @@
 package registrytest
 
 import (
+	"bytes"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/base64"
@@ -178,5 +180,62 @@ func TestStartHtpasswd(t *testing.T) {
 		if want := `{"auths":{"` + r.Host() + `":{"auth":"` + auth + `"}}}`; string(data) != want {
 			t.Errorf("docker config %s, want %s", data, want)
 		}
+	}
+}
+
+func TestRestartKeepsStorage(t *testing.T) {
+	r := Start(t, WithHtpasswd())
+	client := &http.Client{Transport: r.Transport()}
+	do := func(method, url string, body []byte) *http.Response {
+		t.Helper()
+		if strings.HasPrefix(url, "/") {
+			url = r.URL() + url
+		}
+		req, err := http.NewRequest(method, url, bytes.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.SetBasicAuth(r.Username(), r.Password())
+		resp, err := client.Do(req)
+		if err != nil {
+			t.Fatalf("%s %s: %v", method, url, err)
+		}
+		resp.Body.Close()
+		return resp
+	}
+	blob := []byte("a blob that survives a restart")
+	digest := fmt.Sprintf("sha256:%x", sha256.Sum256(blob))
+	resp := do(http.MethodPost, "/v2/test/blobs/uploads/", nil)
+	loc, err := resp.Location()
+	if resp.StatusCode != http.StatusAccepted || err != nil {
+		t.Fatalf("starting an upload: %s, %v", resp.Status, err)
+	}
+	q := loc.Query()
+	q.Set("digest", digest)
+	loc.RawQuery = q.Encode()
+	if resp := do(http.MethodPut, loc.String(), blob); resp.StatusCode != http.StatusCreated {
+		t.Fatalf("uploading a blob: %s, want 201", resp.Status)
+	}
+	host, password := r.Host(), r.Password()
+	if err := r.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := client.Get(r.URL() + "/v2/"); err == nil {
+		t.Fatal("registry answers while stopped")
+	}
+	if err := r.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	if r.Host() != host || r.Password() != password {
+		t.Fatalf("after Restart: %s %q, want the same host and password", r.Host(), r.Password())
+	}
+	if resp := do(http.MethodHead, "/v2/test/blobs/"+digest, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD the blob after a restart: %s, want 200", resp.Status)
+	}
+	if err := r.Restart(); err != nil { // a running registry restarts too
+		t.Fatal(err)
+	}
+	if resp := do(http.MethodHead, "/v2/test/blobs/"+digest, nil); resp.StatusCode != http.StatusOK {
+		t.Fatalf("HEAD the blob after a second restart: %s, want 200", resp.Status)
 	}
 }
