@@ -16,19 +16,19 @@ import (
 	_ "github.com/xgo-build/xgo-build/magefiles/release"
 )
 
-// Test installs what the tests need (distribution's registry at its pinned version and
-// qemu-user-static) and runs `go test -race ./...`. Where qemu cannot be installed, the tests
-// that run foreign binaries skip and say why; with CI=true nothing may skip.
+// Test installs what the tests need (distribution's registry at its pinned version, Debian's
+// qemu-user-static and skopeo) and runs `go test -race ./...`. Where a tool cannot be
+// installed, the tests that need it skip and say why; with CI=true nothing may skip.
 func Test(ctx context.Context) error {
 	registry, err := tools.GoInstall(ctx, tools.RegistryModule, os.Stderr)
 	if err != nil {
 		return err
 	}
-	if err := tools.Qemu(ctx, os.Stderr); err != nil {
+	if err := tools.Debian(ctx, os.Stderr); err != nil {
 		if os.Getenv("CI") == "true" {
 			return err
 		}
-		os.Stderr.WriteString("note: " + err.Error() + "; tests that run foreign binaries will skip\n")
+		os.Stderr.WriteString("note: " + err.Error() + "; the tests that need them will skip\n")
 	}
 	args := []string{"test", "-race"}
 	if mg.Verbose() {

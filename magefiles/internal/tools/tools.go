@@ -1,5 +1,6 @@
 // Package tools installs, at pinned versions, the programs that this repository's tests and
-// benchmarks run beside the Go toolchain: distribution's registry and Debian's qemu-user-static.
+// benchmarks run beside the Go toolchain: distribution's registry, and Debian's
+// qemu-user-static and skopeo (the stable release's versions).
 // Go programs are built with `go install` into the user cache directory, one directory per
 // version, so a pin change never reuses an old binary.
 package tools
@@ -11,14 +12,19 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
 // RegistryModule is the pinned distribution registry, the OCI registry the tests push to.
 const RegistryModule = "github.com/distribution/distribution/v3/cmd/registry@v3.0.0"
 
-// QemuPackage is the Debian package that provides qemu-<arch>-static user-mode emulators.
-const QemuPackage = "qemu-user-static"
+// DebianPackages maps each command the tests run to the Debian package that provides it:
+// qemu-user's static emulators run foreign binaries, skopeo reads what the release writes.
+var DebianPackages = map[string]string{
+	"qemu-aarch64-static": "qemu-user-static",
+	"skopeo":              "skopeo",
+}
 
 // CacheDir returns the directory pinned tools are installed under: $XGO_TOOLS_DIR, else
 // <user cache dir>/xgo-build/tools.
@@ -60,24 +66,32 @@ func GoInstall(ctx context.Context, moduleAtVersion string, log io.Writer) (stri
 	return exe, nil
 }
 
-// Qemu makes sure qemu-aarch64-static is on PATH, installing Debian's qemu-user-static with
-// apt-get when it is missing and this user can. It returns an error saying why when it cannot.
-func Qemu(ctx context.Context, log io.Writer) error {
-	if _, err := exec.LookPath("qemu-aarch64-static"); err == nil {
+// Debian makes sure every command of DebianPackages is on PATH, installing the packages of
+// the missing ones with apt-get when this user can. It returns an error naming what is missing and how
+// to get it when it cannot.
+func Debian(ctx context.Context, log io.Writer) error {
+	var missing []string
+	for command, pkg := range DebianPackages {
+		if _, err := exec.LookPath(command); err != nil && !slices.Contains(missing, pkg) {
+			missing = append(missing, pkg)
+		}
+	}
+	if len(missing) == 0 {
 		return nil
 	}
+	slices.Sort(missing)
+	hint := "apt-get install " + strings.Join(missing, " ")
 	if _, err := exec.LookPath("apt-get"); err != nil || os.Geteuid() != 0 {
-		return fmt.Errorf("qemu-aarch64-static not found: install %s (apt-get install %s)", QemuPackage, QemuPackage)
+		return fmt.Errorf("missing %s: install with %q", strings.Join(missing, ", "), hint)
 	}
-	fmt.Fprintf(log, "installing %s\n", QemuPackage)
-	for _, args := range [][]string{{"update", "-qq"}, {"install", "-y", "-qq", "--no-install-recommends", QemuPackage}} {
+	fmt.Fprintf(log, "installing %s\n", strings.Join(missing, " "))
+	for _, args := range [][]string{{"update", "-qq"}, append([]string{"install", "-y", "-qq", "--no-install-recommends"}, missing...)} {
 		cmd := exec.CommandContext(ctx, "apt-get", args...)
 		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
 		cmd.Stdout, cmd.Stderr = log, log
 		if err := cmd.Run(); err != nil {
-			return fmt.Errorf("installing %s: apt-get %s: %w", QemuPackage, args[0], err)
+			return fmt.Errorf("installing %s: apt-get %s: %w", strings.Join(missing, " "), args[0], err)
 		}
 	}
-	_, err := exec.LookPath("qemu-aarch64-static")
-	return err
+	return nil
 }
