@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -252,8 +253,8 @@ type listedPackage struct {
 }
 
 // findMain resolves XGO_MAIN (value) to the import path of a main package, or, when value is
-// empty, finds the module's only main package under dir. Packages named magefiles are mage's,
-// not candidates.
+// empty, finds the module's only main package under dir. The magefiles directory and the
+// packages below it are mage's, not candidates.
 func findMain(ctx context.Context, dir, value string) (string, error) {
 	if value == "" {
 		pkgs, err := goList(ctx, dir, "./...")
@@ -265,7 +266,7 @@ func findMain(ctx context.Context, dir, value string) (string, error) {
 			if p.ImportPath == "./..." && p.Error != nil {
 				return "", fmt.Errorf("finding the main package: go list ./...: %s", strings.TrimSpace(p.Error.Err))
 			}
-			if p.Name == "main" && p.Error == nil && path.Base(p.ImportPath) != "magefiles" {
+			if p.Name == "main" && p.Error == nil && !slices.Contains(strings.Split(p.ImportPath, "/"), "magefiles") {
 				mains = append(mains, p.ImportPath)
 			}
 		}

@@ -42,9 +42,10 @@ const mainGo = "package main\n\nfunc main() {}\n"
 // appModule is a module with one main package (cmd/app), a library, and a mage package.
 func appModule(t *testing.T) string {
 	return writeModule(t, map[string]string{
-		"cmd/app/main.go":       mainGo,
-		"lib/lib.go":            "package lib\n",
-		"magefiles/magefile.go": mainGo,
+		"cmd/app/main.go":        mainGo,
+		"lib/lib.go":             "package lib\n",
+		"magefiles/magefile.go":  mainGo,
+		"magefiles/tool/main.go": mainGo,
 	})
 }
 

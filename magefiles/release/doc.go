@@ -26,7 +26,7 @@
 // and a bad value fails with one message naming the variable and the value:
 //
 //	XGO_MAIN               main package to build (default: the module's only main package;
-//	                       a magefiles package is not a candidate)
+//	                       packages in and below a magefiles directory are not candidates)
 //	XGO_PLATFORMS          comma-separated os/arch[/variant] list, or "all" for every platform
 //	                       of the base index (default: linux/amd64, linux/386, linux/arm64,
 //	                       linux/arm/v7, linux/arm/v6, linux/ppc64le, linux/s390x, linux/riscv64)
