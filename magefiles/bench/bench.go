@@ -19,7 +19,19 @@ var targetVars = []string{
 	"GOOS", "GOARCH", "GOARM", "GOAMD64", "GOARM64", "GO386", "GOMIPS", "GOMIPS64", "GOPPC64",
 	"GORISCV64", "CGO_ENABLED", "GOCACHE", "GOROOT", "GOWORK",
 	"TARGETPLATFORM", "TARGETOS", "TARGETARCH", "TARGETVARIANT",
-	"KO_DOCKER_REPO", "KO_DEFAULTBASEIMAGE", "KOCACHE",
+}
+
+// baseEnv returns env without the target variables and without any XGO_* or KO_* setting, so
+// neither side of a comparison picks up configuration the bench did not give it.
+func baseEnv(env []string) []string {
+	env = withEnv(env, targetVars...)
+	var out []string
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "XGO_") && !strings.HasPrefix(kv, "KO_") && !strings.HasPrefix(kv, "KOCACHE=") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }
 
 // bench is one run in progress: its configuration, the tools it prepared and what it measured.
@@ -48,8 +60,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	b.res.Started = time.Now().UTC()
 	b.res.Quick = cfg.Quick
 	b.res.Machine = detectMachine()
-	b.env = withEnv(os.Environ(), targetVars...)
-	b.env = withEnv(b.env, "GOWORK=off")
+	b.env = withEnv(baseEnv(os.Environ()), "GOWORK=off")
 
 	work, err := os.MkdirTemp("", "xgo-build-bench-")
 	if err != nil {
@@ -125,11 +136,14 @@ func (b *bench) prepare(ctx context.Context) error {
 	}
 
 	if b.cfg.has("emulated") {
-		if err := tools.Qemu(ctx, b.log); err != nil {
-			return fmt.Errorf("%w; or leave out the emulated comparison with XGO_BENCH_CASES=release,shim", err)
-		}
 		if b.qemu, err = exec.LookPath("qemu-aarch64-static"); err != nil {
-			return err
+			// Debian's qemu-user-static, installed with apt-get where this user can.
+			if err := tools.Debian(ctx, b.log); err != nil {
+				return fmt.Errorf("%w; or leave out the emulated comparison with XGO_BENCH_CASES=release,shim", err)
+			}
+			if b.qemu, err = exec.LookPath("qemu-aarch64-static"); err != nil {
+				return fmt.Errorf("qemu-aarch64-static not found after installing qemu-user-static: %w", err)
+			}
 		}
 		b.version("QEMU", b.firstLine(ctx, b.qemu, "--version"))
 		b.logf("fetching the linux-arm64 Go toolchain %s", b.goVersion)

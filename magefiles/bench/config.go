@@ -39,14 +39,14 @@ type Config struct {
 
 // ConfigFrom reads the configuration for the repository at root through getenv:
 //
-//	XGO_BENCH_QUICK=1        quick mode: hello only, one cold run, two warm runs, five shim
+//	XGO_BENCH_QUICK=1        quick mode: hello only, one cold run, two warm runs, ten shim
 //	                         runs, results in $TMPDIR/xgo-build-bench-quick unless XGO_BENCH_OUT
 //	XGO_BENCH_PROGRAMS=list  comma-separated programs (default hello,midsize)
 //	XGO_BENCH_CASES=list     comma-separated comparisons: emulated, release, shim (default all)
 //	XGO_BENCH_RUNS=N         cold runs per side for every program (default 3 for hello,
 //	                         1 for midsize: about 20 minutes on 2 cores)
 //	XGO_BENCH_WARM_RUNS=N    warm release runs per side after each cold run (default 3)
-//	XGO_BENCH_SHIM_RUNS=N    shim runs per side (default 10)
+//	XGO_BENCH_SHIM_RUNS=N    shim runs per side (default 20)
 //	XGO_BENCH_OUT=dir        results directory (default magefiles/bench/results)
 //	XGO_BENCH_CACHE=dir      cache directory (default <user cache dir>/xgo-build/bench)
 func ConfigFrom(root string, getenv func(string) string) (Config, error) {
@@ -56,7 +56,7 @@ func ConfigFrom(root string, getenv func(string) string) (Config, error) {
 		Groups:   Groups,
 		Cold:     map[string]int{"hello": 3, "midsize": 1},
 		Warm:     3,
-		Shim:     10,
+		Shim:     20,
 		Out:      filepath.Join(root, "magefiles", "bench", "results"),
 	}
 	var errs []error
@@ -70,7 +70,7 @@ func ConfigFrom(root string, getenv func(string) string) (Config, error) {
 	if c.Quick {
 		c.Programs = []string{"hello"}
 		c.Cold = map[string]int{"hello": 1, "midsize": 1}
-		c.Warm, c.Shim = 2, 5
+		c.Warm, c.Shim = 2, 10
 		tmp := getenv("TMPDIR")
 		if tmp == "" {
 			tmp = "/tmp"

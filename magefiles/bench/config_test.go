@@ -27,7 +27,7 @@ func TestConfigFromDefaults(t *testing.T) {
 		Groups:   []string{"emulated", "release", "shim"},
 		Cold:     map[string]int{"hello": 3, "midsize": 1},
 		Warm:     3,
-		Shim:     10,
+		Shim:     20,
 		Out:      "/repo/magefiles/bench/results",
 		Cache:    "/home/u/.cache/xgo-build/bench",
 	}
@@ -41,7 +41,7 @@ func TestConfigFromQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Quick || !reflect.DeepEqual(c.Programs, []string{"hello"}) || c.Cold["hello"] != 1 || c.Warm != 2 || c.Shim != 5 {
+	if !c.Quick || !reflect.DeepEqual(c.Programs, []string{"hello"}) || c.Cold["hello"] != 1 || c.Warm != 2 || c.Shim != 10 {
 		t.Errorf("quick config = %+v", c)
 	}
 	if c.Out != "/scratch/xgo-build-bench-quick" {

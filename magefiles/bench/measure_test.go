@@ -62,3 +62,11 @@ func TestMeasureFailureCarriesOutput(t *testing.T) {
 		t.Errorf("error = %v, want the exit status and the output", err)
 	}
 }
+
+func TestBaseEnv(t *testing.T) {
+	got := baseEnv([]string{"HOME=/root", "GOOS=windows", "XGO_REPO=x", "KO_DOCKER_REPO=y", "KOCACHE=/k", "GOFLAGS=-v", "TARGETARCH=arm64", "GOCACHE=/c"})
+	want := []string{"HOME=/root", "GOFLAGS=-v"}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("baseEnv = %q, want %q", got, want)
+	}
+}
