@@ -117,15 +117,8 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 	var stderr bytes.Buffer
 	cmd.Stdout = &stderr
 	cmd.Stderr = &stderr
-	// On cancellation go gets an interrupt: it starts no new compile and waits for the running
-	// ones, so no compiler is left running behind it; WaitDelay kills it if that takes long
-	// (and where interrupts cannot be sent, as on Windows, it is killed at once).
-	cmd.Cancel = func() error {
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
-			return cmd.Process.Kill()
-		}
-		return nil
-	}
+	// Cancellation kills go; the compiler processes it started at that moment finish on
+	// their own within seconds (go leaves them, and its work directory, on SIGINT too).
 	cmd.WaitDelay = 3 * time.Second
 	start := time.Now()
 	err := cmd.Run()
