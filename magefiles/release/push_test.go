@@ -14,6 +14,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -26,7 +27,7 @@ import (
 )
 
 // recorder logs the requests a push sends ("PUT /v2/.../manifests/x") and can
-// fail chosen ones, around the transport of remoteOptions.
+// fail chosen ones, under the retries of remoteOptions.
 type recorder struct {
 	next http.RoundTripper
 	fail func(*http.Request) bool
@@ -55,7 +56,7 @@ func (r *recorder) requests() []string {
 }
 
 // pushSetup starts a registry and returns a repository in it and options
-// whose requests rec records.
+// whose requests rec records, under the retries (with testRetryPolicy).
 func pushSetup(t *testing.T) (name.Repository, *recorder, []remote.Option) {
 	t.Helper()
 	reg := registrytest.Start(t)
@@ -63,8 +64,9 @@ func pushSetup(t *testing.T) (name.Repository, *recorder, []remote.Option) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec := &recorder{next: newTransport(false)}
-	opts := append(remoteOptions(context.Background(), 4, false), remote.WithTransport(rec))
+	rec := &recorder{next: baseTransport(false)}
+	opts := append(remoteOptions(context.Background(), 4, false),
+		remote.WithTransport(&retryTransport{next: rec, policy: testRetryPolicy(time.Second)}))
 	return repo, rec, opts
 }
 

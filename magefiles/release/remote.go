@@ -8,7 +8,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -86,29 +85,19 @@ func explain(err error, registry string) error {
 	return err
 }
 
-// retryStatusCodes are the registry answers worth another try: timeouts,
-// rate limits and server errors.
-func retryStatusCodes() []int {
-	return []int{
-		http.StatusRequestTimeout,
-		http.StatusTooManyRequests,
-		http.StatusInternalServerError,
-		http.StatusBadGateway,
-		http.StatusServiceUnavailable,
-		http.StatusGatewayTimeout,
-	}
-}
-
-// retryBackoff waits 0.5 s, 1 s, 2 s, 4 s, 8 s (each ±50%) between five retries.
-func retryBackoff() remote.Backoff {
-	return remote.Backoff{Duration: 500 * time.Millisecond, Factor: 2, Jitter: 0.5, Steps: 6}
-}
-
-// remoteOptions returns the options of every registry call: ctx, credentials
-// from the docker config keychain (credential helpers included), the
-// xgo-build user agent, retries, at most jobs parallel uploads, and a transport
-// that refuses plain HTTP to a registry that is not loopback unless insecure.
+// remoteOptions returns the options of every registry call with the default
+// retry policy; see registryOptions.
 func remoteOptions(ctx context.Context, jobs int, insecure bool) []remote.Option {
+	return registryOptions(ctx, jobs, insecure, defaultRetryPolicy())
+}
+
+// registryOptions returns the options of every registry call: ctx,
+// credentials from the docker config keychain (credential helpers included),
+// the xgo-build user agent, at most jobs parallel uploads, and the transport
+// of newTransport, which alone retries failed requests by policy
+// (go-containerregistry's own retries are turned off, so that no failure is
+// retried twice over).
+func registryOptions(ctx context.Context, jobs int, insecure bool, policy retryPolicy) []remote.Option {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -117,22 +106,32 @@ func remoteOptions(ctx context.Context, jobs int, insecure bool) []remote.Option
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithUserAgent(userAgent),
 		remote.WithJobs(jobs),
-		remote.WithTransport(newTransport(insecure)),
-		remote.WithRetryBackoff(retryBackoff()),
-		remote.WithRetryStatusCodes(retryStatusCodes()...),
+		remote.WithTransport(newTransport(insecure, policy)),
+		remote.WithRetryPredicate(neverRetry),
+		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
+		remote.WithRetryStatusCodes(),
 	}
 }
 
+// neverRetry is go-containerregistry's retry predicate: retryTransport decides.
+func neverRetry(error) bool { return false }
+
 // registryTransport is the innermost HTTP layer of registry calls (go-containerregistry
-// adds auth, retries and the user agent around it). It enforces the plain HTTP
-// rule and records finished blob uploads for pushIndex.
+// adds auth and the user agent around it, retryTransport retries it). It enforces the
+// plain HTTP rule and records finished blob uploads for pushIndex.
 type registryTransport struct {
 	next     http.RoundTripper
 	insecure bool
 }
 
-// newTransport returns a transport based on remote.DefaultTransport.
-func newTransport(insecure bool) http.RoundTripper {
+// newTransport returns the transport of registry calls: retries by policy
+// around registryTransport, based on remote.DefaultTransport.
+func newTransport(insecure bool, policy retryPolicy) http.RoundTripper {
+	return &retryTransport{next: baseTransport(insecure), policy: policy}
+}
+
+// baseTransport returns a registryTransport based on remote.DefaultTransport.
+func baseTransport(insecure bool) http.RoundTripper {
 	next := remote.DefaultTransport
 	if t, ok := next.(*http.Transport); ok {
 		next = t.Clone()

@@ -1,0 +1,352 @@
+package release
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// retryPolicy says how registry requests are retried: which failures, how long
+// to wait between attempts, and when to give up.
+//
+// A request is tried again when the registry answers 408, 429, 500, 502, 503
+// or 504, or when the connection fails (refused, reset, closed mid-body). The
+// wait before retry n (n = 0, 1, ...) is uniform in [0, min(Max, Base*2^n))
+// ("full jitter"), or what the registry's Retry-After header asks for, up to
+// MaxRetryAfter. A request gives up once Timeout has passed since its first
+// failure, with an error naming the registry and the last failure.
+type retryPolicy struct {
+	Base          time.Duration  // ceiling of the first wait
+	Max           time.Duration  // ceiling of any one wait
+	MaxRetryAfter time.Duration  // longest Retry-After honoured; a longer one is cut to this
+	Timeout       time.Duration  // give up this long after a request first failed; 0 never retries
+	Rand          func() float64 // uniform in [0, 1); nil means math/rand/v2
+}
+
+// defaultRetryTimeout is how long a request is retried unless
+// XGO_RETRY_TIMEOUT says otherwise.
+const defaultRetryTimeout = 3 * time.Minute
+
+// defaultRetryPolicy waits up to 0.5 s, 1 s, 2 s ... 30 s between attempts,
+// honours Retry-After up to a minute, and gives up after defaultRetryTimeout.
+func defaultRetryPolicy() retryPolicy {
+	return retryPolicy{
+		Base:          500 * time.Millisecond,
+		Max:           30 * time.Second,
+		MaxRetryAfter: time.Minute,
+		Timeout:       defaultRetryTimeout,
+	}
+}
+
+// retryPolicyFromEnv returns the default policy with the timeout of
+// XGO_RETRY_TIMEOUT: a Go duration ("90s", "5m") or a number of seconds; "0"
+// turns retries off.
+func retryPolicyFromEnv(getenv func(string) string) (retryPolicy, error) {
+	p := defaultRetryPolicy()
+	v := strings.TrimSpace(getenv("XGO_RETRY_TIMEOUT"))
+	if v == "" {
+		return p, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseUint(v, 10, 32)
+		if nerr != nil {
+			return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must be a duration such as 90s or 5m, or a number of seconds", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must not be negative", v)
+	}
+	p.Timeout = d
+	return p, nil
+}
+
+// backoff returns the wait before retry n (0 for the first retry): uniform
+// in [0, min(Max, Base*2^n)).
+func (p retryPolicy) backoff(n int) time.Duration {
+	ceiling := p.Max
+	if n < 62 && p.Base > 0 {
+		if c := p.Base << n; c > 0 && c < ceiling && c>>n == p.Base {
+			ceiling = c
+		}
+	}
+	r := p.Rand
+	if r == nil {
+		r = rand.Float64
+	}
+	return time.Duration(r() * float64(ceiling))
+}
+
+// wait returns the wait before retry n after resp (nil after a connection
+// error): the Retry-After the registry asked for, up to MaxRetryAfter, or
+// else the backoff.
+func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
+	if resp != nil {
+		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
+			return min(d, p.MaxRetryAfter)
+		}
+	}
+	return p.backoff(n)
+}
+
+// parseRetryAfter reads a Retry-After value: a number of seconds or an HTTP
+// date (a date in the past means now). ok is false for anything else.
+func parseRetryAfter(v string, now time.Time) (d time.Duration, ok bool) {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return 0, false
+	}
+	if strings.Trim(v, "0123456789") == "" {
+		const year = 365 * 24 * time.Hour
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil || n > int64(year/time.Second) {
+			return year, true // too long to write down: the caller's cap applies
+		}
+		return time.Duration(n) * time.Second, true
+	}
+	t, err := http.ParseTime(v)
+	if err != nil {
+		return 0, false
+	}
+	return max(t.Sub(now), 0), true
+}
+
+// retryableStatus reports whether an answer with this status code is worth
+// another try: a timeout, a rate limit or a server error.
+func retryableStatus(code int) bool {
+	switch code {
+	case http.StatusRequestTimeout, http.StatusTooManyRequests,
+		http.StatusInternalServerError, http.StatusBadGateway,
+		http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		return true
+	}
+	return false
+}
+
+// retryableError reports whether a failed round trip is worth another try:
+// connection failures are; a cancelled context, a certificate nobody trusts,
+// a TLS handshake with a server that does not speak TLS, a host name that does
+// not exist and a refused plain HTTP request are not.
+func retryableError(err error) bool {
+	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.Is(err, errPlainHTTP) || errors.Is(err, errNoReplay) {
+		return false
+	}
+	var status *statusError
+	if errors.As(err, &status) {
+		return retryableStatus(status.Code)
+	}
+	var (
+		unknown  x509.UnknownAuthorityError
+		hostname x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		verify   *tls.CertificateVerificationError
+		record   tls.RecordHeaderError
+		dns      *net.DNSError
+	)
+	switch {
+	case errors.As(err, &unknown), errors.As(err, &hostname), errors.As(err, &invalid),
+		errors.As(err, &verify), errors.As(err, &record):
+		return false
+	case errors.As(err, &dns):
+		return !dns.IsNotFound
+	}
+	return true
+}
+
+// errNoReplay is the failure of a request whose body cannot be sent again.
+var errNoReplay = errors.New("the request body cannot be sent again")
+
+// retryTransport retries failed registry requests by its policy. It is the
+// only place that retries: remoteOptions turns go-containerregistry's own
+// retries off.
+//
+// A blob upload that fails (a PATCH, or a PUT with a body, to
+// /v2/<name>/blobs/uploads/...) is never sent again to the same upload
+// session, which may hold part of the failed body: each retry first starts a
+// new session (POST /v2/<name>/blobs/uploads/) and sends the whole blob there.
+// The answer carries the new session's Location, where go-containerregistry
+// then commits the blob.
+type retryTransport struct {
+	next   http.RoundTripper
+	policy retryPolicy
+}
+
+// RoundTrip implements http.RoundTripper.
+func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	ctx := req.Context()
+	upload := isBlobData(req)
+	var first time.Time // of the first failure
+	for attempts := 1; ; attempts++ {
+		resp, err := t.try(req, attempts, upload)
+		switch {
+		case err != nil && !retryableError(err):
+			return nil, err
+		case err == nil && !retryableStatus(resp.StatusCode):
+			return resp, nil
+		}
+		now := time.Now()
+		if first.IsZero() {
+			first = now
+		}
+		wait := t.policy.wait(attempts-1, resp, now)
+		if err == nil {
+			err = statusErrorOf(resp)
+		}
+		if attempts == 1 && req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
+			return nil, t.giveUp(req, attempts, 0, fmt.Errorf("%w: %w", errNoReplay, err))
+		}
+		if now.Add(wait).Sub(first) > t.policy.Timeout {
+			return nil, t.giveUp(req, attempts, now.Sub(first), err)
+		}
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, context.Cause(ctx)
+		case <-timer.C:
+		}
+	}
+}
+
+// try sends attempt n (from 1) of req: the request itself first, then a copy
+// with its body anew, sent to a new upload session when it uploads blob data.
+func (t *retryTransport) try(req *http.Request, n int, upload bool) (*http.Response, error) {
+	if n == 1 {
+		return t.next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	if req.GetBody != nil {
+		body, err := req.GetBody()
+		if err != nil {
+			return nil, fmt.Errorf("reading the body of %s %s again: %w: %w", req.Method, redactURL(req.URL), errNoReplay, err)
+		}
+		r.Body = body
+	}
+	if upload {
+		loc, err := t.newSession(req)
+		if err != nil {
+			if r.Body != nil {
+				r.Body.Close()
+			}
+			return nil, err
+		}
+		// Keep the request's own parameters (a PUT's digest) but not the
+		// old session's state.
+		q := loc.Query()
+		for k, vs := range req.URL.Query() {
+			if k != "_state" && !q.Has(k) {
+				q[k] = vs
+			}
+		}
+		loc.RawQuery = q.Encode()
+		r.URL, r.Host = loc, loc.Host
+	}
+	return t.next.RoundTrip(r)
+}
+
+// newSession starts a blob upload session in the repository of the upload
+// req and returns its location. It is sent once: its failure is a failed
+// attempt of req.
+func (t *retryTransport) newSession(req *http.Request) (*url.URL, error) {
+	i := strings.Index(req.URL.Path, "/blobs/uploads/")
+	u := *req.URL
+	u.Path, u.RawPath, u.RawQuery = req.URL.Path[:i+len("/blobs/uploads/")], "", ""
+	post, err := http.NewRequestWithContext(req.Context(), http.MethodPost, u.String(), nil)
+	if err != nil {
+		return nil, fmt.Errorf("starting a new upload session: %w", err)
+	}
+	for _, h := range []string{"Authorization", "User-Agent"} {
+		if v := req.Header.Values(h); len(v) > 0 {
+			post.Header[h] = v
+		}
+	}
+	post.Header.Set("Content-Type", "application/json")
+	resp, err := t.next.RoundTrip(post)
+	if err != nil {
+		return nil, fmt.Errorf("starting a new upload session: %w", err)
+	}
+	if resp.StatusCode != http.StatusAccepted {
+		return nil, fmt.Errorf("starting a new upload session: %w", statusErrorOf(resp))
+	}
+	defer drain(resp)
+	v := resp.Header.Get("Location")
+	loc, err := url.Parse(v)
+	if err != nil || v == "" {
+		return nil, fmt.Errorf("starting a new upload session: the registry answered no valid Location (%q)", v)
+	}
+	return post.URL.ResolveReference(loc), nil
+}
+
+// giveUp returns the error of a request that failed for good.
+func (t *retryTransport) giveUp(req *http.Request, attempts int, d time.Duration, last error) error {
+	return fmt.Errorf("giving up on registry %s after %d attempts in %s: %s %s: %w",
+		req.URL.Host, attempts, d.Round(time.Millisecond), req.Method, req.URL.Path, last)
+}
+
+// isBlobData reports whether req sends blob data to an upload session.
+func isBlobData(req *http.Request) bool {
+	if !strings.Contains(req.URL.Path, "/blobs/uploads/") || req.Body == nil || req.Body == http.NoBody {
+		return false
+	}
+	return req.Method == http.MethodPatch || req.Method == http.MethodPut
+}
+
+// statusError is a registry answer that was not good enough.
+type statusError struct {
+	Code   int
+	Status string // "503 Service Unavailable"
+	Body   string // the start of the answer's body
+}
+
+func (e *statusError) Error() string {
+	if e.Body == "" {
+		return e.Status
+	}
+	return e.Status + ": " + e.Body
+}
+
+// statusErrorOf reads the start of resp's body into a statusError and closes it.
+func statusErrorOf(resp *http.Response) error {
+	e := &statusError{Code: resp.StatusCode, Status: resp.Status}
+	if e.Status == "" {
+		e.Status = strconv.Itoa(resp.StatusCode) + " " + http.StatusText(resp.StatusCode)
+	}
+	if resp.Body != nil {
+		b, _ := io.ReadAll(io.LimitReader(resp.Body, 512))
+		e.Body = strings.Join(strings.Fields(string(b)), " ")
+		if len(e.Body) > 200 {
+			e.Body = e.Body[:200] + "..."
+		}
+		drain(resp)
+	}
+	return e
+}
+
+// drain reads a little of what is left of resp's body, so that the
+// connection can be used again, and closes it.
+func drain(resp *http.Response) {
+	if resp.Body == nil {
+		return
+	}
+	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
+	resp.Body.Close()
+}
+
+// redactURL returns u without its query (upload states can be long).
+func redactURL(u *url.URL) string {
+	c := *u
+	c.RawQuery = ""
+	return c.String()
+}
