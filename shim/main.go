@@ -32,6 +32,24 @@ type options struct {
 	Version  bool   `name:"xgo-version" xor:"action" help:"Print the xgo-build version."`
 }
 
+// action returns the option that replaces the build (at most one is set), or "".
+func (o *options) action() string {
+	switch {
+	case o.Env:
+		return "--xgo-env"
+	case o.Verify:
+		return "--xgo-verify"
+	case o.List:
+		return "--xgo-list"
+	case o.Help:
+		return "--xgo-help"
+	case o.Version:
+		return "--xgo-version"
+	}
+	return ""
+}
+
+// usageHeader opens the --xgo-help text; kong adds the options.
 const usageHeader = `Usage: xgo-build [--xgo-* options] [go build flags] [packages]
        xgo-build [--xgo-platform=P] --xgo-verify FILE...
        go [command] [args]   (when installed or linked under the name go)
@@ -120,6 +138,9 @@ func (inv invocation) build(args []string) int {
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}
+	if action := opts.action(); action != "" && len(forwarded) > 0 {
+		return inv.fail(exitShim, fmt.Errorf("%s builds nothing: unexpected argument %q", action, forwarded[0]))
+	}
 	switch {
 	case opts.Help:
 		fmt.Fprint(inv.stdout, usageHeader)
@@ -135,9 +156,6 @@ func (inv invocation) build(args []string) int {
 	case opts.Verify:
 		return inv.verify(opts.Platform, files)
 	case opts.Env:
-		if len(forwarded) > 0 {
-			return inv.fail(exitShim, fmt.Errorf("--xgo-env builds nothing: unexpected argument %q", forwarded[0]))
-		}
 		vars, err := inv.vars(opts.Platform)
 		if err != nil {
 			return inv.fail(exitShim, err)
