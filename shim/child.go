@@ -24,7 +24,7 @@ func runChild(path string, argv, env []string, stdin io.Reader, stdout, stderr i
 		return exitErr.ExitCode(), nil
 	}
 	if err != nil {
-		return exitShim, fmt.Errorf("running %s: %w", path, err)
+		return exitShim, fmt.Errorf("running %q: %w", path, err)
 	}
 	return exitOK, nil
 }

@@ -24,7 +24,7 @@ func TestRunChildStatus(t *testing.T) {
 		}
 	}
 	_, err = runChild("/nonexistent/go", []string{"go"}, os.Environ(), nil, &bytes.Buffer{}, &bytes.Buffer{})
-	if err == nil || !strings.HasPrefix(err.Error(), "running /nonexistent/go: ") {
+	if err == nil || !strings.HasPrefix(err.Error(), `running "/nonexistent/go": `) {
 		t.Errorf("runChild of a missing program: %v, want a 'running' error", err)
 	}
 }

@@ -11,5 +11,5 @@ import (
 // own; it returns only when the exec fails.
 func execGo(path string, argv, env []string) (int, error) {
 	err := syscall.Exec(path, argv, env)
-	return exitShim, fmt.Errorf("executing %s: %w", path, err)
+	return exitShim, fmt.Errorf("executing %q: %w", path, err)
 }

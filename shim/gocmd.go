@@ -42,7 +42,7 @@ func findGo(getenv func(string) string, self string) (string, error) {
 		return "", fmt.Errorf("finding the real go: %w; install Go or set XGO_GO", err)
 	}
 	if isShimBinary(path) {
-		return "", fmt.Errorf("loop: %s on PATH is another xgo-build, not the real go; set XGO_GO to the real go", path)
+		return "", fmt.Errorf("loop: %q on PATH is another xgo-build, not the real go; set XGO_GO to the real go", path)
 	}
 	return path, nil
 }
@@ -64,6 +64,7 @@ func hasSeparator(name string) bool {
 // pathList that is not the same file as skip. Relative entries ("", ".") are ignored, as a
 // build must not pick up a go from the current directory.
 func lookPath(name, pathList, skip string) (string, error) {
+	skipped := false
 	for _, dir := range filepath.SplitList(pathList) {
 		if !filepath.IsAbs(dir) {
 			continue
@@ -73,11 +74,15 @@ func lookPath(name, pathList, skip string) (string, error) {
 			continue
 		}
 		if skip != "" && sameFile(path, skip) {
+			skipped = true
 			continue
 		}
 		return path, nil
 	}
-	return "", fmt.Errorf("no %s in PATH other than xgo-build itself", name)
+	if skipped {
+		return "", fmt.Errorf("no %s in PATH other than xgo-build itself", name)
+	}
+	return "", fmt.Errorf("no %s in PATH", name)
 }
 
 // checkExecutable returns an error unless path is a regular file this system can run.

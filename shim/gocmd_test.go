@@ -65,7 +65,7 @@ func TestFindGo(t *testing.T) {
 		{"chain of links to self skipped", map[string]string{"PATH": p("chain", "symlinked", "other")}, otherGo, ""},
 		{"not executable, directory and relative entries skipped", map[string]string{"PATH": p("", "rel", "noexec", "dir", "other")}, otherGo, ""},
 		{"only links to self", map[string]string{"PATH": p("symlinked", "hardlinked")}, "", "finding the real go: no go in PATH other than xgo-build itself"},
-		{"empty PATH", map[string]string{}, "", "finding the real go"},
+		{"empty PATH", map[string]string{}, "", "finding the real go: no go in PATH; install Go or set XGO_GO"},
 		{"XGO_GO path wins", map[string]string{"XGO_GO": otherGo, "PATH": p("goroot/bin")}, otherGo, ""},
 		{"XGO_GO name looked up", map[string]string{"XGO_GO": "go", "PATH": p("other", "goroot/bin")}, otherGo, ""},
 		{"XGO_GO is self", map[string]string{"XGO_GO": self}, "", "loop: XGO_GO="},

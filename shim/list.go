@@ -20,7 +20,7 @@ func (inv invocation) list() int {
 		err = fmt.Errorf("exit status %d: %s", code, strings.TrimSpace(errOut.String()))
 	}
 	if err != nil {
-		return inv.fail(exitShim, fmt.Errorf("running %s tool dist list: %w", gopath, err))
+		return inv.fail(exitShim, fmt.Errorf("running %q tool dist list: %w", gopath, err))
 	}
 	for _, p := range supported(Platforms(), out.String()) {
 		fmt.Fprintln(inv.stdout, p)
