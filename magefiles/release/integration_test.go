@@ -609,3 +609,21 @@ func TestRunMissingBase(t *testing.T) {
 		t.Errorf("dist exists after the failure (stat: %v)", err)
 	}
 }
+
+// TestRunBuildFailure checks that a platform that does not compile fails the image target,
+// naming the platform and go's message, and leaves no OCI layout.
+func TestRunBuildFailure(t *testing.T) {
+	dir := writeModule(t, map[string]string{
+		"main.go":  mainGo,
+		"s390x.go": "//go:build s390x\n\npackage main\n\nvar _ = notDefinedAnywhere\n",
+	})
+	var out strings.Builder
+	e := runEnv{dir: dir, getenv: envMap(map[string]string{"XGO_PLATFORMS": "linux/amd64,linux/s390x,linux/arm64"}), environ: os.Environ(), out: &out}
+	err := run(t.Context(), e, stageImage)
+	if err == nil || !strings.HasPrefix(err.Error(), "building linux/s390x: go build: exit status 1:") || !strings.Contains(err.Error(), "undefined: notDefinedAnywhere") {
+		t.Errorf("error = %v, want one naming linux/s390x and go's message", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "dist", "oci")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dist/oci exists after a failed build (stat: %v)", err)
+	}
+}

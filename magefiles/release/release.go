@@ -108,8 +108,21 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	for i, t := range targets {
 		platforms[i] = t.Platform
 	}
-	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) { fmt.Fprintln(e.out, progressLine(r)) })
+	// Each image is made as soon as its binary is built, while the other builds run.
+	var asm *assembler
+	if last >= stageImage {
+		asm = startAssembly(ctx, cfg, targets)
+	}
+	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) {
+		fmt.Fprintln(e.out, progressLine(r))
+		if asm != nil {
+			asm.add(r)
+		}
+	})
 	if err != nil {
+		if asm != nil {
+			asm.stop()
+		}
 		return err
 	}
 	if last == stageBinaries {
@@ -120,7 +133,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 		return writeSummary(e.out, rows, time.Since(start))
 	}
 
-	images, err := assemble(ctx, cfg, targets, builds)
+	images, err := asm.wait()
 	if err != nil {
 		return err
 	}
@@ -196,42 +209,96 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	return err
 }
 
-// assemble makes one image per target from its binary, up to cfg.Jobs at a time, in the
-// order of targets.
-func assemble(ctx context.Context, cfg config, targets []target, builds []buildResult) ([]platformImage, error) {
-	images := make([]platformImage, len(targets))
+// assembler makes the platform images from the binaries as they are built, up to cfg.Jobs
+// at a time, in the background.
+type assembler struct {
+	cfg     config
+	targets map[string]int // platform string -> position
+	list    []target
+	images  []platformImage
+	g       *errgroup.Group
+	sem     chan struct{} // one slot per concurrent image
+	ctx     context.Context
+	cancel  context.CancelFunc
+}
+
+// startAssembly returns an assembler for targets; add each built binary, then wait (or stop).
+func startAssembly(ctx context.Context, cfg config, targets []target) *assembler {
+	ctx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(max(cfg.Jobs, 1))
+	a := &assembler{cfg: cfg, targets: map[string]int{}, list: targets,
+		images: make([]platformImage, len(targets)), g: g, ctx: gctx, cancel: cancel,
+		sem: make(chan struct{}, max(cfg.Jobs, 1))}
 	for i, t := range targets {
-		g.Go(func() error {
-			if err := gctx.Err(); err != nil {
-				return err
-			}
-			layer, err := binaryLayer(builds[i].Path, cfg.Name+exeSuffix(t.Platform.OS), cfg.Created)
-			if err != nil {
-				return err
-			}
-			img, err := buildImage(t.Base, layer, imageSpec{
-				Platform:    t.Platform,
-				Entrypoint:  []string{"/" + cfg.Name + exeSuffix(t.Platform.OS)},
-				Created:     cfg.Created,
-				Annotations: imageAnnotations(cfg, t),
-			})
-			if err != nil {
-				return err
-			}
-			// Compute the digests now, in parallel, rather than one by one when the index is.
-			if _, err := img.Digest(); err != nil {
-				return fmt.Errorf("building the %s image: %w", t.Platform, err)
-			}
-			images[i] = platformImage{Platform: t.Platform, Image: img}
-			return nil
-		})
+		a.targets[t.Platform.String()] = i
 	}
-	if err := g.Wait(); err != nil {
+	return a
+}
+
+// add starts making the image of one built binary.
+func (a *assembler) add(r buildResult) {
+	i, ok := a.targets[r.Platform.String()]
+	if !ok {
+		return
+	}
+	// add must not block the build that calls it: the goroutine waits for a slot instead.
+	a.g.Go(func() error {
+		select {
+		case a.sem <- struct{}{}:
+			defer func() { <-a.sem }()
+		case <-a.ctx.Done():
+			return a.ctx.Err()
+		}
+		img, err := makeImage(a.cfg, a.list[i], r)
+		if err != nil {
+			return err
+		}
+		a.images[i] = platformImage{Platform: r.Platform, Image: img}
+		return nil
+	})
+}
+
+// wait returns the images in the order of the targets, once every one is made.
+func (a *assembler) wait() ([]platformImage, error) {
+	defer a.cancel()
+	if err := a.g.Wait(); err != nil {
 		return nil, err
 	}
-	return images, nil
+	for i, im := range a.images {
+		if im.Image == nil {
+			return nil, fmt.Errorf("building the %s image: its binary was never built", a.list[i].Platform)
+		}
+	}
+	return a.images, nil
+}
+
+// stop abandons the assembly and waits for the images in progress.
+func (a *assembler) stop() {
+	a.cancel()
+	_ = a.g.Wait()
+}
+
+// makeImage puts the binary of r on the target's base image, with the release's annotations,
+// and computes the image's digest (which compresses the layer).
+func makeImage(cfg config, t target, r buildResult) (v1.Image, error) {
+	file := cfg.Name + exeSuffix(t.Platform.OS)
+	layer, err := binaryLayer(r.Path, file, cfg.Created)
+	if err != nil {
+		return nil, err
+	}
+	img, err := buildImage(t.Base, layer, imageSpec{
+		Platform:    t.Platform,
+		Entrypoint:  []string{"/" + file},
+		Created:     cfg.Created,
+		Annotations: imageAnnotations(cfg, t),
+	})
+	if err != nil {
+		return nil, err
+	}
+	if _, err := img.Digest(); err != nil {
+		return nil, fmt.Errorf("building the %s image: %w", t.Platform, err)
+	}
+	return img, nil
 }
 
 // exeSuffix is the file name suffix of executables on goos.
