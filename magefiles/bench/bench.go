@@ -41,7 +41,8 @@ type bench struct {
 	env   []string // the environment every command starts from
 	work  string   // this run's scratch directory, removed at the end
 	res   Results
-	runID int // counts the fresh directories of the run
+	runID int      // counts the fresh directories of the run
+	extra []string // notes the cases add, after the method notes
 
 	goVersion string
 	xgo       string // xgo-build built from ./cmd/xgo-build
@@ -94,7 +95,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	}
 
 	b.res.Seconds = time.Since(b.res.Started).Seconds()
-	b.res.Notes = b.notes()
+	b.res.Notes = append(b.notes(), b.extra...)
 	b.res.summarize()
 	if err := writeResults(cfg.Out, b.res); err != nil {
 		return err

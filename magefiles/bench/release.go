@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
 )
 
@@ -88,5 +89,26 @@ func (b *bench) release(ctx context.Context, program string) error {
 		}
 	}
 	b.res.Cases = append(b.res.Cases, cold, warm)
+	b.extra = append(b.extra, digestNote(program, cold.Ours.Tool, cold.Ours.Samples, warm.Ours.Samples),
+		digestNote(program, cold.Theirs.Tool, cold.Theirs.Samples, warm.Theirs.Samples))
 	return nil
+}
+
+// digestNote says which index digests a tool pushed for program over all its runs: one digest
+// means its image was the same every time.
+func digestNote(program, tool string, runs ...[]Sample) string {
+	var digests []string
+	n := 0
+	for _, samples := range runs {
+		for _, s := range samples {
+			n++
+			if !slices.Contains(digests, s.Digest) {
+				digests = append(digests, s.Digest)
+			}
+		}
+	}
+	if len(digests) == 1 {
+		return fmt.Sprintf("%s, %s: the same index digest in all %d runs (%s).", program, tool, n, digests[0])
+	}
+	return fmt.Sprintf("%s, %s: %d different index digests in %d runs (%s).", program, tool, len(digests), n, strings.Join(digests, ", "))
 }

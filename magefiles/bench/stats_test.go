@@ -68,3 +68,14 @@ func TestRatio(t *testing.T) {
 		}
 	}
 }
+
+func TestDigestNote(t *testing.T) {
+	same := []Sample{{Digest: "sha256:aa"}, {Digest: "sha256:aa"}}
+	if got, want := digestNote("hello", "ko build", same, same[:1]), "hello, ko build: the same index digest in all 3 runs (sha256:aa)."; got != want {
+		t.Errorf("digestNote = %q, want %q", got, want)
+	}
+	differ := []Sample{{Digest: "sha256:aa"}, {Digest: "sha256:bb"}, {Digest: "sha256:aa"}}
+	if got, want := digestNote("hello", "mage release", differ), "hello, mage release: 2 different index digests in 3 runs (sha256:aa, sha256:bb)."; got != want {
+		t.Errorf("digestNote = %q, want %q", got, want)
+	}
+}
