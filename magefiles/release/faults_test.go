@@ -1,0 +1,450 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	mrand "math/rand"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/random"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+	"github.com/xgo-build/xgo-build/magefiles/internal/faultproxy"
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+)
+
+// faultPlatforms are the four platforms of the fault tests.
+var faultPlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/s390x"}
+
+// faultIndex builds, through buildImage and buildIndex, the index of four
+// platforms on a one-layer base, each with a 96 KiB binary of seeded random
+// bytes (gzip cannot shrink them, so uploads are long enough to be cut in
+// the middle). The same seed gives the same index digest.
+func faultIndex(t *testing.T, seed int64) v1.ImageIndex {
+	t.Helper()
+	base, err := random.Image(16<<10, 1, random.WithSource(mrand.NewSource(seed)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	var images []platformImage
+	for _, s := range faultPlatforms {
+		p := mustPlatform(t, s)
+		bin := make([]byte, 96<<10)
+		for i := range bin {
+			bin[i] = byte(rng.Uint32())
+		}
+		path := filepath.Join(t.TempDir(), "app")
+		if err := os.WriteFile(path, bin, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		img, err := buildImage(base, mustLayer(t, path, "app", created), imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, platformImage{Platform: p, Image: img})
+	}
+	idx, err := buildIndex(images, map[string]string{"org.opencontainers.image.version": "1.0.0"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return idx
+}
+
+// faultSetup starts a registry and a fault proxy in front of it. It returns
+// the repository team/app through the proxy and the same repository reached
+// directly.
+func faultSetup(t *testing.T, faults faultproxy.Faults) (proxied, direct name.Repository, proxy *faultproxy.Proxy) {
+	t.Helper()
+	reg := registrytest.Start(t)
+	proxy, err := faultproxy.Start(reg.URL(), faults)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	proxied, err = parseRepo(proxy.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	direct, err = parseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return proxied, direct, proxy
+}
+
+// directOptions are options for checking a registry without faults.
+func directOptions() []remote.Option {
+	return registryOptions(context.Background(), 4, false, testRetryPolicy(0))
+}
+
+// TestPushThroughFaults pushes four platforms through a proxy that answers
+// 20% of requests 503 or 429 and cuts 10% of uploads mid-body: the push
+// completes, and the registry holds the same index, by the same digest, as a
+// push of the same build through no faults.
+func TestPushThroughFaults(t *testing.T) {
+	proxied, direct, proxy := faultSetup(t, faultproxy.Faults{FailRate: 0.2, CutRate: 0.1, Seed: 4})
+	ctx := context.Background()
+
+	clean, err := parseRepo(direct.RegistryStr()+"/team/clean", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := pushIndex(ctx, clean, faultIndex(t, 1), []string{"1.0.0"}, directOptions())
+	if err != nil {
+		t.Fatalf("push through no faults: %v", err)
+	}
+
+	// One upload at a time, the requests arrive in the same order on every
+	// run, so the seeded proxy injects the same faults: some answers 503
+	// and 429, some uploads cut.
+	idx := faultIndex(t, 1)
+	n, size := blobCount(t, idx)
+	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, registryOptions(ctx, 1, false, testRetryPolicy(20*time.Second)))
+	stats := proxy.Stats()
+	t.Logf("one at a time: %d requests, %d answered 503/429, %d uploads cut, %d forwarded", stats.Requests, stats.Failed, stats.Cut, stats.Forwarded)
+	if err != nil {
+		t.Fatalf("push through faults: %v", err)
+	}
+	if stats.Failed == 0 || stats.Cut == 0 {
+		t.Fatalf("the proxy injected %d failures and %d cuts; the test needs both", stats.Failed, stats.Cut)
+	}
+	if res.Digest != want.Digest || res.BlobsUploaded != n || res.BytesUploaded != size || len(res.Tags) != 2 {
+		t.Fatalf("push through faults: %+v, want digest %s, %d blobs (%d bytes) uploaded, two tags", res, want.Digest, n, size)
+	}
+
+	// Four at a time, into another repository.
+	parallel, err := parseRepo(proxied.RegistryStr()+"/team/parallel", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err = pushIndex(ctx, parallel, faultIndex(t, 1), []string{"1.0.0"}, registryOptions(ctx, 4, false, testRetryPolicy(20*time.Second)))
+	after := proxy.Stats()
+	t.Logf("four at a time: %d requests, %d answered 503/429, %d uploads cut", after.Requests-stats.Requests, after.Failed-stats.Failed, after.Cut-stats.Cut)
+	if err != nil {
+		t.Fatalf("parallel push through faults: %v", err)
+	}
+	if res.Digest != want.Digest || res.BlobsUploaded != n {
+		t.Fatalf("parallel push through faults: %+v, want digest %s and %d blobs uploaded", res, want.Digest, n)
+	}
+
+	// What the registry itself holds, read without the proxy: both tags name
+	// the index of the clean push, and every blob under it is whole.
+	for _, ref := range []name.Reference{direct.Tag("1.0.0"), direct.Tag("latest"), parallel.Tag("1.0.0")} {
+		ref, _ := name.ParseReference(strings.Replace(ref.String(), proxied.RegistryStr(), direct.RegistryStr(), 1), name.Insecure)
+		got, err := remote.Index(ref, directOptions()...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if d, _ := got.Digest(); d != want.Digest {
+			t.Fatalf("%s is %s, want %s", ref, d, want.Digest)
+		}
+		if err := validate.Index(got); err != nil {
+			t.Fatalf("validate.Index of %s: %v", ref, err)
+		}
+	}
+}
+
+// TestPushOutageThenResume cuts the registry off after some requests: the
+// push fails with an error naming the registry and leaves no tag; after the
+// outage ends, the next push completes and uploads only what is missing.
+func TestPushOutageThenResume(t *testing.T) {
+	proxied, direct, proxy := faultSetup(t, faultproxy.Faults{})
+	ctx := context.Background()
+	opts := registryOptions(ctx, 4, false, testRetryPolicy(300*time.Millisecond))
+	idx := faultIndex(t, 2)
+	n, size := blobCount(t, idx)
+
+	// Count the requests of the same push to another repository: the blob
+	// phase (ping, manifest and blob HEADs, then POST, PATCH and PUT per
+	// blob) is followed by a PUT per manifest and a HEAD and a PUT for the
+	// tag. Cut the registry off n/2 requests before the blob phase ends: at
+	// most n/2 blobs then lack their final PUT, and at least one does.
+	probe, err := parseRepo(proxied.RegistryStr()+"/team/probe", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pushIndex(ctx, probe, idx, []string{"latest"}, opts); err != nil {
+		t.Fatal(err)
+	}
+	whole := proxy.Stats().Requests
+	blobPhase := whole - (len(faultPlatforms) + 1) - 2
+	proxy.Set(faultproxy.Faults{OutageAfter: whole + blobPhase - n/2})
+	_, err = pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
+	t.Logf("a whole push takes %d requests; the registry went down after %d of the next", whole, blobPhase-n/2)
+	if err == nil {
+		t.Fatal("push through an outage succeeded")
+	}
+	t.Logf("push through an outage: %v", err)
+	if !strings.Contains(err.Error(), "giving up on registry "+proxy.Host()+" after ") {
+		t.Fatalf("push through an outage: %v, want giving up on registry %s", err, proxy.Host())
+	}
+	for _, tag := range []string{"1.0.0", "latest"} {
+		_, err := remote.Head(direct.Tag(tag), directOptions()...)
+		var terr *transport.Error
+		if !errors.As(err, &terr) || terr.StatusCode != http.StatusNotFound {
+			t.Fatalf("HEAD %s after the failed push: %v, want 404", tag, err)
+		}
+	}
+	tags, err := remote.List(direct, directOptions()...)
+	var terr *transport.Error
+	if err != nil && !(errors.As(err, &terr) && terr.StatusCode == http.StatusNotFound) {
+		t.Fatal(err)
+	}
+	if len(tags) != 0 {
+		t.Fatalf("tags after the failed push: %v, want none", tags)
+	}
+
+	proxy.Heal()
+	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
+	if err != nil {
+		t.Fatalf("push after the outage: %v", err)
+	}
+	t.Logf("push after the outage: %d blobs (%d bytes) uploaded, %d blobs (%d bytes) skipped, of %d (%d bytes)",
+		res.BlobsUploaded, res.BytesUploaded, res.BlobsSkipped, res.BytesSkipped, n, size)
+	if res.BlobsSkipped == 0 || res.BytesSkipped == 0 || res.BlobsUploaded == 0 || res.BlobsUploaded+res.BlobsSkipped != n || res.BytesUploaded+res.BytesSkipped != size {
+		t.Fatalf("push after the outage: %+v, want some of the %d blobs skipped and the rest uploaded", res, n)
+	}
+	got, err := remote.Index(direct.Tag("latest"), directOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d, _ := got.Digest(); d != res.Digest {
+		t.Fatalf("latest is %s, want %s", d, res.Digest)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+}
+
+// TestPushGivesUp pushes to a registry that is down for good, answering
+// every request 503 or 429, or closing every connection: the push fails
+// within the retry timeout, naming the registry and the last failure.
+func TestPushGivesUp(t *testing.T) {
+	const timeout = 1500 * time.Millisecond
+	for _, tc := range []struct {
+		name   string
+		faults faultproxy.Faults
+		last   []string // one of these is the last failure
+	}{
+		{"errors", faultproxy.Faults{FailRate: 1, Seed: 3}, []string{"503 Service Unavailable: injected fault", "429 Too Many Requests: injected fault"}},
+		{"outage", faultproxy.Faults{OutageAfter: 1, Seed: 3}, []string{"EOF", "connection reset by peer"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			proxied, direct, proxy := faultSetup(t, tc.faults)
+			ctx := context.Background()
+			start := time.Now()
+			_, err := pushIndex(ctx, proxied, faultIndex(t, 3), []string{"latest"}, registryOptions(ctx, 4, false, testRetryPolicy(timeout)))
+			t.Logf("gave up after %s, %d requests: %v", time.Since(start).Round(time.Millisecond), proxy.Stats().Requests, err)
+			if err == nil {
+				t.Fatal("push to a registry that is down succeeded")
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, "giving up on registry "+proxy.Host()+" after ") {
+				t.Fatalf("err = %v, want giving up on registry %s", err, proxy.Host())
+			}
+			i := strings.Index(msg, " attempts in ")
+			if i < 0 {
+				t.Fatalf("err = %v, want the time spent", err)
+			}
+			f := strings.SplitN(msg[i+len(" attempts in "):], ":", 2)[0]
+			if d, perr := time.ParseDuration(f); perr != nil || d > timeout {
+				t.Fatalf("gave up after %q (%v), want at most the timeout %s", f, perr, timeout)
+			}
+			found := false
+			for _, s := range tc.last {
+				found = found || strings.Contains(msg, s)
+			}
+			if !found {
+				t.Fatalf("err = %v, want the last failure, one of %q", err, tc.last)
+			}
+			if _, err := remote.Head(direct.Tag("latest"), directOptions()...); err == nil {
+				t.Fatal("the tag exists after the failed push")
+			}
+		})
+	}
+}
+
+// timedTransport records when each attempt was sent and when and how it was
+// answered.
+type timedTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	log  []timedAttempt
+}
+
+type timedAttempt struct {
+	sent, answered time.Time
+	status         int
+	retryAfter     string
+}
+
+func (tt *timedTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	a := timedAttempt{sent: time.Now()}
+	resp, err := tt.next.RoundTrip(req)
+	a.answered = time.Now()
+	if resp != nil {
+		a.status, a.retryAfter = resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	tt.mu.Lock()
+	tt.log = append(tt.log, a)
+	tt.mu.Unlock()
+	return resp, err
+}
+
+// TestRetryAfterHonoured sends one request through a proxy that answers
+// everything 503 or 429 with Retry-After: 1, and checks, from the recorded
+// times of the attempts, that each retry after a 429 was sent at least a
+// second after the 429 arrived, while retries after a 503 follow the
+// (much shorter) backoff.
+func TestRetryAfterHonoured(t *testing.T) {
+	_, _, proxy := faultSetup(t, faultproxy.Faults{FailRate: 1, RetryAfter: 1, Seed: 4})
+	tt := &timedTransport{next: http.DefaultTransport}
+	tr := &retryTransport{next: tt, policy: testRetryPolicy(3500 * time.Millisecond)}
+	req, _ := http.NewRequest(http.MethodGet, "http://"+proxy.Host()+"/v2/", nil)
+	if _, err := tr.RoundTrip(req); err == nil || !strings.Contains(err.Error(), "giving up on registry") {
+		t.Fatalf("err = %v, want giving up", err)
+	}
+	var after429, after503 int
+	for i := 1; i < len(tt.log); i++ {
+		prev, cur := tt.log[i-1], tt.log[i]
+		gap := cur.sent.Sub(prev.answered)
+		t.Logf("attempt %d after %d (Retry-After %q): waited %s", i+1, prev.status, prev.retryAfter, gap.Round(time.Millisecond))
+		switch prev.status {
+		case http.StatusTooManyRequests:
+			after429++
+			if prev.retryAfter != "1" {
+				t.Fatalf("429 with Retry-After %q, want 1", prev.retryAfter)
+			}
+			if gap < time.Second {
+				t.Errorf("attempt %d came %s after a 429 with Retry-After: 1", i+1, gap)
+			}
+		case http.StatusServiceUnavailable:
+			after503++
+		default:
+			t.Fatalf("attempt %d answered %d", i, prev.status)
+		}
+	}
+	if after429 == 0 || after503 == 0 {
+		t.Fatalf("%d retries after a 429 and %d after a 503; the seed must give both", after429, after503)
+	}
+}
+
+// cutTransport sends only the first half of the body of the first cuts blob
+// data uploads (PATCH) to the registry and then fails them, as a network that
+// breaks mid-upload does: unlike the fault proxy's cuts, the registry reads
+// part of the body into the upload session. It records the path (the upload
+// session) of every PATCH and of each one it cut.
+type cutTransport struct {
+	next    http.RoundTripper
+	mu      sync.Mutex
+	cuts    int
+	patches []string
+	cut     []string
+}
+
+var errCut = errors.New("connection cut mid-upload")
+
+func (c *cutTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	c.mu.Lock()
+	cut := c.cuts > 0 && req.Method == http.MethodPatch && req.ContentLength > 1
+	if req.Method == http.MethodPatch {
+		c.patches = append(c.patches, req.URL.Path)
+	}
+	if cut {
+		c.cuts--
+		c.cut = append(c.cut, req.URL.Path)
+	}
+	c.mu.Unlock()
+	if !cut {
+		return c.next.RoundTrip(req)
+	}
+	r := req.Clone(req.Context())
+	r.Body = &halfBody{r: req.Body, left: req.ContentLength / 2}
+	resp, err := c.next.RoundTrip(r)
+	if err == nil {
+		resp.Body.Close()
+		return nil, fmt.Errorf("registry answered %d to a cut upload", resp.StatusCode)
+	}
+	return nil, err
+}
+
+// halfBody reads left bytes of r and then fails.
+type halfBody struct {
+	r    io.ReadCloser
+	left int64
+}
+
+func (h *halfBody) Read(p []byte) (int, error) {
+	if h.left <= 0 {
+		return 0, errCut
+	}
+	if int64(len(p)) > h.left {
+		p = p[:h.left]
+	}
+	n, err := h.r.Read(p)
+	h.left -= int64(n)
+	return n, err
+}
+
+func (h *halfBody) Close() error { return h.r.Close() }
+
+// TestPushRestartsCutUploads cuts three blob uploads after half their body
+// reached the registry. What a registry keeps of a broken PATCH is not
+// something to rely on, so each is sent again whole in a new upload session,
+// never to the session it was cut from; the push completes.
+func TestPushRestartsCutUploads(t *testing.T) {
+	reg := registrytest.Start(t)
+	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	cut := &cutTransport{next: baseTransport(false), cuts: 3}
+	opts := append(registryOptions(ctx, 2, false, testRetryPolicy(10*time.Second)),
+		remote.WithTransport(&retryTransport{next: cut, policy: testRetryPolicy(10 * time.Second)}))
+	idx := faultIndex(t, 6)
+	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+	if err != nil {
+		t.Fatalf("push with cut uploads: %v", err)
+	}
+	if len(cut.cut) != 3 {
+		t.Fatalf("%d uploads were cut, want 3", len(cut.cut))
+	}
+	for _, p := range cut.cut {
+		n := 0
+		for _, q := range cut.patches {
+			if q == p {
+				n++
+			}
+		}
+		if n != 1 {
+			t.Errorf("upload session %s was sent %d PATCHes, want only the one that was cut", p, n)
+		}
+	}
+	if got := strings.Count(reg.Output(), "client disconnected during blob PATCH"); got != 3 {
+		t.Logf("the registry logged %d disconnected PATCHes, want 3 (the registry's own log wording may differ)", got)
+	}
+	if n, _ := blobCount(t, idx); res.BlobsUploaded != n || len(cut.patches) != n+3 {
+		t.Fatalf("push with cut uploads: %+v after %d PATCHes, want %d blobs uploaded with %d PATCHes", res, len(cut.patches), n, n+3)
+	}
+	got, err := remote.Index(repo.Tag("latest"), directOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+}
