@@ -76,6 +76,11 @@ func checkFile(r io.ReaderAt, p Platform, want map[string]string) ([]string, err
 		return checkWasm(r, p)
 	}
 	problems, err := checkBuildInfo(r, want)
+	if err != nil && format == "Plan 9" {
+		// go1.26's debug/buildinfo cannot read 32-bit Plan 9 binaries (plan9/386,
+		// plan9/arm): only their header can be checked.
+		problems, err = nil, nil
+	}
 	if err != nil {
 		return nil, err
 	}
