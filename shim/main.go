@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
 
 	"github.com/alecthomas/kong"
@@ -222,7 +223,15 @@ func parseOptions(own []string, stdout, stderr io.Writer) (*options, *kong.Conte
 		}
 		return nil, nil, err
 	}
+	if strings.TrimSpace(opts.Platform) == "" && slices.ContainsFunc(own, isPlatformFlag) {
+		return nil, nil, errors.New("--xgo-platform needs a value such as linux/arm64")
+	}
 	return &opts, ctx, nil
+}
+
+// isPlatformFlag reports whether arg is the --xgo-platform option, in either form.
+func isPlatformFlag(arg string) bool {
+	return arg == "--xgo-platform" || strings.HasPrefix(arg, "--xgo-platform=")
 }
 
 // targetEnv returns the environment for the real go: the process environment with the
