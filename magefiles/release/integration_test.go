@@ -264,9 +264,9 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 		t.Errorf("mage -v binaries output lacks %q:\n%s", want, out)
 	}
 	for target, wants := range map[string][]string{
-		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST"},
-		"image":    {"XGO_BASE", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
-		"release":  {"XGO_REPO", "XGO_TAGS"},
+		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST"},
+		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
+		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
 	} {
 		out, err := p.run(t, "-h "+target)
 		if err != nil {

@@ -19,24 +19,34 @@ import (
 )
 
 // Binaries cross-compiles the main package for every platform, in parallel, into
-// dist/bin/<os>_<arch>[_<variant>]/<name>, and verifies each binary against its platform.
-// Variables: XGO_MAIN, XGO_PLATFORMS, XGO_BASE (for XGO_PLATFORMS=all), XGO_JOBS, XGO_FLAGS,
-// XGO_DIST; -v prints the go commands.
+// dist/bin/<os>_<arch>[_<variant>]/<name>, and verifies each binary against its platform; -v
+// prints the go commands. Variables: XGO_MAIN (the main package; default the module's only
+// one), XGO_PLATFORMS (comma-separated os/arch[/variant], or all for every platform of
+// XGO_BASE; default linux/amd64, linux/386, linux/arm64, linux/arm/v7, linux/arm/v6,
+// linux/ppc64le, linux/s390x, linux/riscv64), XGO_BASE (default scratch), XGO_JOBS (parallel
+// builds; default the CPU count), XGO_FLAGS (extra go build flags, quoted as in a shell),
+// XGO_DIST (default dist). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
 func Binaries(ctx context.Context) error {
 	return runTarget(ctx, stageBinaries)
 }
 
 // Image builds the binaries, puts each on the base image for its platform and writes one
 // multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless
-// the base is remote. Variables: those of binaries, XGO_BASE, XGO_INSECURE_REGISTRY,
-// SOURCE_DATE_EPOCH.
+// the base is remote. Variables: XGO_MAIN, XGO_PLATFORMS, XGO_JOBS, XGO_FLAGS, XGO_DIST as for
+// binaries; XGO_BASE (scratch, the default, or an image reference), XGO_INSECURE_REGISTRY (true
+// allows plain HTTP to a registry that is not on loopback), SOURCE_DATE_EPOCH (the image time;
+// default the HEAD commit time). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
 func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
 }
 
 // Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index,
-// and the tags last; it prints repo@sha256:... and writes dist/release.json. Variables: those
-// of image, XGO_REPO (required), XGO_TAGS.
+// and the tags last; it prints the pushed reference, repo@sha256:<digest>, and writes
+// dist/release.json. Variables: XGO_REPO (required, e.g. ghcr.io/you/app), XGO_TAGS
+// (comma-separated tags replacing the computed ones, or added to them with a leading +;
+// computed from a vX.Y.Z tag on HEAD: X.Y.Z, X.Y, X, latest), and those of image: XGO_MAIN,
+// XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_INSECURE_REGISTRY,
+// SOURCE_DATE_EPOCH. Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
 func Release(ctx context.Context) error {
 	return runTarget(ctx, stageRelease)
 }
