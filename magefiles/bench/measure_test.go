@@ -41,6 +41,29 @@ func TestMeasureMaxRSS(t *testing.T) {
 	}
 }
 
+// TestMeasureMaxRSSCoversDescendants checks the claim the results make about process trees:
+// the peak reported for a shell that runs the allocating child is at least the child's.
+func TestMeasureMaxRSSCoversDescendants(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		return // the claim is about Linux's wait4
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := command{Args: []string{"sh", "-c", `"$0"; echo shell done`, exe}, Env: append(os.Environ(), "BENCH_HELPER_ALLOCATE=1")}
+	s, out, err := c.measure(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "allocated") || !strings.Contains(string(out), "shell done") {
+		t.Fatalf("helper did not run under the shell; output %q", out)
+	}
+	if s.MaxRSS < 64<<20 {
+		t.Errorf("MaxRSS = %d for a shell whose child touched 64 MiB, want at least that", s.MaxRSS)
+	}
+}
+
 // TestMain doubles as the child of TestMeasureMaxRSS: with BENCH_HELPER_ALLOCATE=1 it touches
 // 64 MiB, says so and exits.
 func TestMain(m *testing.M) {
