@@ -208,7 +208,8 @@ func (b *bench) firstLine(ctx context.Context, args ...string) string {
 	if err != nil && line == "" {
 		return "unknown"
 	}
-	return line
+	// distribution's registry starts its line with the path it was run as.
+	return strings.TrimPrefix(line, args[0]+" ")
 }
 
 // revision describes the repository's commit, "+dirty" when it has uncommitted changes.
