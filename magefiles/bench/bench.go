@@ -69,11 +69,13 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	}
 	b.work = work
 	defer os.RemoveAll(work)
+	defer func() {
+		if b.registry != nil {
+			b.registry.stop()
+		}
+	}()
 	if err := b.prepare(ctx); err != nil {
 		return err
-	}
-	if b.registry != nil {
-		defer b.registry.stop()
 	}
 
 	for _, program := range cfg.Programs {
@@ -233,8 +235,9 @@ func (b *bench) notes() []string {
 	if b.cfg.has("emulated") {
 		n = append(n, "Native vs emulated: ours is `xgo-build -o app .` with TARGETPLATFORM=linux/arm64 on the host; theirs is the linux-arm64 Go toolchain of the same version "+
 			"(module golang.org/toolchain) run as `qemu-aarch64-static <goroot>/bin/go build -toolexec=qemu-aarch64-static -o app .` with GOROOT set and CGO_ENABLED=0, "+
-			"which is what a `docker buildx` build does for a foreign platform (binfmt_misc runs every arm64 process under QEMU); compile, asm and link all go through -toolexec. "+
-			"Both outputs are checked to be linux/arm64 Go binaries.")
+			"which is what a `docker buildx` build does for a foreign platform (binfmt_misc runs every arm64 process under QEMU); compile, asm and link all go through -toolexec "+
+			"(where binfmt_misc is not mounted, an arm64 tool started without it could not even run, so a finished build shows every step ran under QEMU). "+
+			"Both outputs are checked to be linux/arm64 Go binaries (shim.Verify).")
 	}
 	if b.cfg.has("release") {
 		n = append(n, fmt.Sprintf("Release vs ko: both push the image of the same program for %s onto the same base (an OCI index pushed to the same loopback distribution registry) and are checked to have pushed an index with every platform. "+

@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -86,6 +87,9 @@ func (b *bench) release(ctx context.Context, program string) error {
 					return err
 				}
 			}
+		}
+		for _, st := range states {
+			os.RemoveAll(st.dir) // eight platforms' build caches: gigabytes for midsize
 		}
 	}
 	b.res.Cases = append(b.res.Cases, cold, warm)
