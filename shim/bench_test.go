@@ -11,8 +11,9 @@ import (
 
 // BenchmarkOverhead compares a warm "xgo-build" of the sample program (TARGETPLATFORM set,
 // the real go found on PATH and exec'd) with a warm plain "go build" given the same
-// variables, alternating the two. It reports the median of each and their ratio
-// (shim/go, 1.00 = no overhead). Run it with e.g. -benchtime=30x.
+// variables, alternating the two. It reports the median wall time of each and their ratio
+// (shim/go, 1.00 = no overhead), and the same for CPU time (user+system), which a busy
+// machine disturbs less. Run it with e.g. -benchtime=30x.
 func BenchmarkOverhead(b *testing.B) {
 	shim := shimBinary(b)
 	gopath, err := exec.LookPath("go")
@@ -38,7 +39,7 @@ func BenchmarkOverhead(b *testing.B) {
 		c.Dir = src
 		run(b, c) // warm the cache and the outputs
 	}
-	var goTimes, shimTimes []time.Duration
+	var goTimes, shimTimes []timing
 	i := 0
 	for b.Loop() {
 		order := []int{0, 1}
@@ -47,24 +48,29 @@ func BenchmarkOverhead(b *testing.B) {
 		}
 		i++
 		for _, k := range order {
-			d := run(b, runs[k])
+			t := run(b, runs[k])
 			if k == 0 {
-				goTimes = append(goTimes, d)
+				goTimes = append(goTimes, t)
 			} else {
-				shimTimes = append(shimTimes, d)
+				shimTimes = append(shimTimes, t)
 			}
 		}
 	}
-	g, s := median(goTimes), median(shimTimes)
-	b.ReportMetric(float64(g)/1e6, "go-ms")
-	b.ReportMetric(float64(s)/1e6, "shim-ms")
-	b.ReportMetric(float64(s)/float64(g), "ratio")
+	gw, gc := medians(goTimes)
+	sw, sc := medians(shimTimes)
+	b.ReportMetric(ms(gw), "go-ms")
+	b.ReportMetric(ms(sw), "shim-ms")
+	b.ReportMetric(float64(sw)/float64(gw), "ratio")
+	b.ReportMetric(ms(gc), "go-cpu-ms")
+	b.ReportMetric(ms(sc), "shim-cpu-ms")
+	b.ReportMetric(float64(sc)/float64(gc), "cpu-ratio")
 }
 
 // BenchmarkStartup measures the shim's own start-up: "go version" through the shim linked
 // as go, against the real go directly; the difference of the medians is the time from the
 // shim's start to its exec of go (process start, finding go, exec). It also reports the
-// median of a whole --xgo-env run, which starts no go at all.
+// median of a whole --xgo-env run, which starts no go at all. CPU times (user+system) are
+// reported too, as a busy machine disturbs them less than wall time.
 func BenchmarkStartup(b *testing.B) {
 	shim := shimBinary(b)
 	gopath, err := exec.LookPath("go")
@@ -87,7 +93,7 @@ func BenchmarkStartup(b *testing.B) {
 	direct := mk(gopath, "version")
 	direct.Env = withEnv(os.Environ(), []string{"GOOS=linux", "GOARCH=arm64", "GOARM64=v8.0", "CGO_ENABLED=0"})
 	cmds := []*exec.Cmd{direct, mk(filepath.Join(wrap, goExe()), "version"), mk(shim, "--xgo-env")}
-	times := make([][]time.Duration, len(cmds))
+	times := make([][]timing, len(cmds))
 	for _, c := range cmds {
 		run(b, c)
 	}
@@ -96,15 +102,25 @@ func BenchmarkStartup(b *testing.B) {
 			times[k] = append(times[k], run(b, c))
 		}
 	}
-	d, w, e := median(times[0]), median(times[1]), median(times[2])
-	b.ReportMetric(float64(d)/1e6, "go-version-ms")
-	b.ReportMetric(float64(w)/1e6, "shim-go-version-ms")
-	b.ReportMetric(float64(w-d)/1e6, "startup-ms")
-	b.ReportMetric(float64(e)/1e6, "xgo-env-ms")
+	dw, dc := medians(times[0])
+	ww, wc := medians(times[1])
+	ew, ec := medians(times[2])
+	b.ReportMetric(ms(dw), "go-version-ms")
+	b.ReportMetric(ms(ww), "shim-go-version-ms")
+	b.ReportMetric(ms(ww-dw), "startup-ms")
+	b.ReportMetric(ms(wc-dc), "startup-cpu-ms")
+	b.ReportMetric(ms(ew), "xgo-env-ms")
+	b.ReportMetric(ms(ec), "xgo-env-cpu-ms")
+}
+
+// timing is the cost of one run of a command.
+type timing struct {
+	wall time.Duration // elapsed
+	cpu  time.Duration // user + system time of the process (the shim and the go it became)
 }
 
 // run runs a copy of the command c and returns how long it took.
-func run(b *testing.B, c *exec.Cmd) time.Duration {
+func run(b *testing.B, c *exec.Cmd) timing {
 	b.Helper()
 	cmd := exec.Command(c.Path, c.Args[1:]...)
 	cmd.Env, cmd.Dir = c.Env, c.Dir
@@ -114,8 +130,21 @@ func run(b *testing.B, c *exec.Cmd) time.Duration {
 	if err != nil {
 		b.Fatalf("%v: %v\n%s", cmd.Args, err, out)
 	}
-	return d
+	return timing{wall: d, cpu: cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()}
 }
+
+// medians returns the median wall and CPU times of ts.
+func medians(ts []timing) (wall, cpu time.Duration) {
+	var w, c []time.Duration
+	for _, t := range ts {
+		w = append(w, t.wall)
+		c = append(c, t.cpu)
+	}
+	return median(w), median(c)
+}
+
+// ms converts d to milliseconds for ReportMetric.
+func ms(d time.Duration) float64 { return float64(d) / 1e6 }
 
 // median returns the median of ds.
 func median(ds []time.Duration) time.Duration {
