@@ -7,6 +7,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,6 +97,7 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 		}
 	}
 
+	sortCases(b.res.Cases)
 	b.res.Seconds = time.Since(b.res.Started).Seconds()
 	b.res.Notes = append(b.notes(), b.extra...)
 	b.res.summarize()
@@ -108,6 +110,24 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 		filepath.Join(cfg.Out, "results.md"), filepath.Join(cfg.Out, "chart.svg"), filepath.Join(cfg.Out, "results.json"),
 	}, ", "))
 	return nil
+}
+
+// The titles of the comparison groups, as the results show them.
+const (
+	groupEmulated = "Native vs emulated"
+	groupRelease  = "Release vs ko"
+	groupShim     = "Shim overhead"
+)
+
+// groupOrder is the order of the comparison groups in the results.
+var groupOrder = []string{groupEmulated, groupRelease, groupShim}
+
+// sortCases orders cases by comparison group, keeping the run order (programs smallest first,
+// cold before warm) within a group.
+func sortCases(cases []Case) {
+	slices.SortStableFunc(cases, func(a, b Case) int {
+		return slices.Index(groupOrder, a.Group) - slices.Index(groupOrder, b.Group)
+	})
 }
 
 // prepare builds and installs what the selected comparisons need and records their versions.

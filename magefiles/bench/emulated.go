@@ -18,7 +18,7 @@ func (b *bench) emulated(ctx context.Context, program string) error {
 		return err
 	}
 	c := Case{
-		Group:  "Native vs emulated",
+		Group:  groupEmulated,
 		Name:   program + ", linux/arm64, cold cache",
 		Ours:   Side{Tool: "xgo-build"},
 		Theirs: Side{Tool: "go under qemu-user"},

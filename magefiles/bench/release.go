@@ -27,9 +27,9 @@ func (b *bench) release(ctx context.Context, program string) error {
 		return err
 	}
 	platforms := strings.Join(Platforms, ",")
-	cold := Case{Group: "Release vs ko", Name: program + ", 8 platforms, push, cold cache",
+	cold := Case{Group: groupRelease, Name: program + ", 8 platforms, push, cold cache",
 		Ours: Side{Tool: "mage release"}, Theirs: Side{Tool: "ko build"}}
-	warm := Case{Group: "Release vs ko", Name: program + ", 8 platforms, push, warm (no change)",
+	warm := Case{Group: groupRelease, Name: program + ", 8 platforms, push, warm (no change)",
 		Ours: Side{Tool: "mage release"}, Theirs: Side{Tool: "ko build"}}
 
 	ours := func(st releaseState) command {

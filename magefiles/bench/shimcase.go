@@ -23,7 +23,7 @@ func (b *bench) shimOverhead(ctx context.Context, program string) error {
 	}
 	scratch := b.fresh(program + "-shim")
 	gocache := filepath.Join(scratch, "gocache")
-	c := Case{Group: "Shim overhead", Name: program + ", linux/arm64, warm cache",
+	c := Case{Group: groupShim, Name: program + ", linux/arm64, warm cache",
 		Ours: Side{Tool: "xgo-build"}, Theirs: Side{Tool: "go build"}}
 	ours := command{Dir: dir, Env: withEnv(b.env, "GOCACHE="+gocache, "TARGETPLATFORM=linux/arm64"),
 		Args: []string{b.xgo, "-o", filepath.Join(scratch, "xgo-"+program), "."}}

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -77,5 +78,27 @@ func TestDigestNote(t *testing.T) {
 	differ := []Sample{{Digest: "sha256:aa"}, {Digest: "sha256:bb"}, {Digest: "sha256:aa"}}
 	if got, want := digestNote("hello", "mage release", differ), "hello, mage release: 2 different index digests in 3 runs (sha256:aa, sha256:bb)."; got != want {
 		t.Errorf("digestNote = %q, want %q", got, want)
+	}
+}
+
+func TestSortCases(t *testing.T) {
+	cases := []Case{
+		{Group: "Native vs emulated", Name: "hello"}, {Group: "Release vs ko", Name: "hello cold"},
+		{Group: "Release vs ko", Name: "hello warm"}, {Group: "Shim overhead", Name: "hello"},
+		{Group: "Native vs emulated", Name: "midsize"}, {Group: "Release vs ko", Name: "midsize cold"},
+		{Group: "Release vs ko", Name: "midsize warm"}, {Group: "Shim overhead", Name: "midsize"},
+	}
+	sortCases(cases)
+	var got []string
+	for _, c := range cases {
+		got = append(got, c.Group+": "+c.Name)
+	}
+	want := []string{
+		"Native vs emulated: hello", "Native vs emulated: midsize",
+		"Release vs ko: hello cold", "Release vs ko: hello warm", "Release vs ko: midsize cold", "Release vs ko: midsize warm",
+		"Shim overhead: hello", "Shim overhead: midsize",
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("sorted cases:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
