@@ -1,0 +1,74 @@
+package release
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+	"time"
+)
+
+// interruptContext returns a context that is cancelled when the process
+// receives SIGINT or SIGTERM, with a cause that names the signal ("terminated
+// signal received"). Cancelling it stops the go builds and the registry
+// requests (a retry's wait included) of a run. Once it is cancelled, the
+// signals get their default handling back, so a second SIGTERM ends the
+// process at once (a second SIGINT is mage's: it exits). stop releases the
+// signals.
+//
+// mage cancels the context of a target on SIGINT by itself, but not on
+// SIGTERM, which CI systems send to stop a job.
+func interruptContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
+	ch := make(chan os.Signal, 1)
+	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
+	ctx, cancel := context.WithCancelCause(parent)
+	go func() {
+		select {
+		case s := <-ch:
+			// Default handling first, so that a second signal sent once the
+			// cancellation is seen is not swallowed.
+			signal.Stop(ch)
+			cancel(fmt.Errorf("%v signal received", s))
+		case <-ctx.Done():
+			signal.Stop(ch)
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(ch)
+		cancel(nil)
+	}
+}
+
+// incompleteMarker is the file in the output directory that says a run
+// started there and has not finished.
+const incompleteMarker = "INCOMPLETE"
+
+// markIncomplete writes <dist>/INCOMPLETE, saying which target started when,
+// before the target writes anything into dist; the returned done removes it,
+// and the target calls done only when everything it writes is in place. A
+// run that fails or is interrupted leaves the file, so that dist/bin and
+// dist/release.json are never taken for the output of one finished run.
+// (dist/oci itself is never partial: writeLayout renames a complete layout
+// into place.)
+func markIncomplete(dist, target string, now time.Time) (done func() error, err error) {
+	if err := os.MkdirAll(dist, 0o755); err != nil {
+		return nil, fmt.Errorf("marking %s incomplete: %w", dist, err)
+	}
+	path := filepath.Join(dist, incompleteMarker)
+	msg := fmt.Sprintf("xgo-build %s started at %s and has not finished:\n"+
+		"the files in this directory may be partial, or left from an earlier run.\n"+
+		"Run the target again; it removes this file when it completes.\n",
+		target, now.UTC().Format(time.RFC3339))
+	if err := os.WriteFile(path, []byte(msg), 0o644); err != nil {
+		return nil, fmt.Errorf("marking %s incomplete: %w", dist, err)
+	}
+	return func() error {
+		if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("marking %s complete: %w", dist, err)
+		}
+		return nil
+	}, nil
+}

@@ -1,0 +1,151 @@
+package release
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// TestInterruptContext runs interruptContext in a child process of this
+// test binary: the first SIGTERM cancels the context with a cause naming the
+// signal while the process goes on; a second SIGTERM ends the process.
+func TestInterruptContext(t *testing.T) {
+	if os.Getenv("XGO_TEST_INTERRUPT_CHILD") == "1" {
+		interruptChild()
+		return
+	}
+	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
+		t.Run(sig.String(), func(t *testing.T) {
+			cmd := exec.Command(os.Args[0], "-test.run=^TestInterruptContext$", "-test.count=1")
+			cmd.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD=1")
+			out, err := cmd.StdoutPipe()
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd.Stderr = os.Stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+			lines := bufio.NewScanner(out)
+			expect := func(want string) {
+				t.Helper()
+				for lines.Scan() {
+					if lines.Text() == want {
+						return
+					}
+				}
+				t.Fatalf("the child ended without printing %q", want)
+			}
+			expect("ready")
+			if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			want := "cancelled: " + sig.String() + " signal received"
+			expect(want)
+			if sig == syscall.SIGINT {
+				// A second SIGINT belongs to mage, which is not here: the
+				// child ends by itself.
+				if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := cmd.Process.Signal(sig); err != nil {
+				t.Fatal(err)
+			}
+			err = cmd.Wait()
+			var exit *exec.ExitError
+			if !errors.As(err, &exit) {
+				t.Fatalf("child after a second signal: %v, want it killed", err)
+			}
+			ws, ok := exit.Sys().(syscall.WaitStatus)
+			if !ok || !ws.Signaled() || ws.Signal() != syscall.SIGTERM {
+				t.Fatalf("child after a second signal: %v, want it killed by SIGTERM", err)
+			}
+		})
+	}
+}
+
+// interruptChild is the child process of TestInterruptContext: it reports
+// when it is ready and when its context is cancelled, then keeps working
+// (for far longer than the test waits) as a slow cleanup would.
+func interruptChild() {
+	ctx, stop := interruptContext(context.Background())
+	defer stop()
+	fmt.Println("ready")
+	<-ctx.Done()
+	fmt.Println("cancelled:", context.Cause(ctx))
+	time.Sleep(30 * time.Second)
+	fmt.Println("not stopped by the second signal")
+	os.Exit(0)
+}
+
+func TestInterruptContextStop(t *testing.T) {
+	parent, cancel := context.WithCancel(context.Background())
+	ctx, stop := interruptContext(parent)
+	defer stop()
+	if ctx.Err() != nil {
+		t.Fatal("cancelled at once")
+	}
+	cancel()
+	<-ctx.Done()
+	if !errors.Is(context.Cause(ctx), context.Canceled) {
+		t.Fatalf("cause %v, want the parent's", context.Cause(ctx))
+	}
+}
+
+func TestMarkIncomplete(t *testing.T) {
+	dist := filepath.Join(t.TempDir(), "dist")
+	now := time.Date(2026, 11, 30, 4, 30, 0, 0, time.FixedZone("X", 3600))
+	done, err := markIncomplete(dist, "release", now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(filepath.Join(dist, "INCOMPLETE"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(string(b), "xgo-build release started at 2026-11-30T03:30:00Z and has not finished:\n") {
+		t.Fatalf("marker says %q", b)
+	}
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dist, "INCOMPLETE")); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("marker after done: %v", err)
+	}
+	if err := done(); err != nil {
+		t.Fatalf("done twice: %v", err)
+	}
+
+	// A run that never completes leaves the marker for the next one, which
+	// writes its own.
+	if _, err := markIncomplete(dist, "image", now); err != nil {
+		t.Fatal(err)
+	}
+	done, err = markIncomplete(dist, "release", now.Add(time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = os.ReadFile(filepath.Join(dist, "INCOMPLETE"))
+	if !strings.HasPrefix(string(b), "xgo-build release started at 2026-11-30T04:30:00Z") {
+		t.Fatalf("marker says %q", b)
+	}
+	if err := done(); err != nil {
+		t.Fatal(err)
+	}
+
+	// A dist that cannot be written is an error naming it.
+	file := filepath.Join(t.TempDir(), "file")
+	os.WriteFile(file, nil, 0o644)
+	if _, err := markIncomplete(file, "image", now); err == nil || !strings.Contains(err.Error(), "marking "+file+" incomplete") {
+		t.Fatalf("err = %v, want marking %s incomplete", err, file)
+	}
+}
