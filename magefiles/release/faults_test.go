@@ -448,3 +448,64 @@ func TestPushRestartsCutUploads(t *testing.T) {
 		t.Fatalf("validate.Index: %v", err)
 	}
 }
+
+// lostTransport delivers the first lose blob commits (PUT ?digest=) to the
+// registry but loses their answers, as a connection that breaks after the
+// request went through does.
+type lostTransport struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	lose int
+	lost int
+}
+
+func (l *lostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := l.next.RoundTrip(req)
+	if err != nil || !isBlobCommit(req) {
+		return resp, err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lost == l.lose {
+		return resp, nil
+	}
+	l.lost++
+	drain(resp)
+	if resp.StatusCode != http.StatusCreated {
+		return nil, fmt.Errorf("commit answered %s", resp.Status)
+	}
+	return nil, errors.New("connection reset: the answer was lost")
+}
+
+// TestPushLostCommitAnswers loses the answers of three blob commits that
+// the registry carried out: sent again, each finds its session gone, and the
+// push sees that the registry has the blob and goes on.
+func TestPushLostCommitAnswers(t *testing.T) {
+	reg := registrytest.Start(t)
+	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	lost := &lostTransport{next: baseTransport(false), lose: 3}
+	opts := append(registryOptions(ctx, 2, false, testRetryPolicy(10*time.Second)),
+		remote.WithTransport(&retryTransport{next: lost, policy: testRetryPolicy(10 * time.Second)}))
+	idx := faultIndex(t, 7)
+	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+	if err != nil {
+		t.Fatalf("push with lost commit answers: %v", err)
+	}
+	if lost.lost != 3 {
+		t.Fatalf("%d answers lost, want 3", lost.lost)
+	}
+	if n, _ := blobCount(t, idx); res.BlobsSkipped+res.BlobsUploaded != n {
+		t.Fatalf("push with lost commit answers: %+v, want %d blobs", res, n)
+	}
+	got, err := remote.Index(repo.Tag("latest"), directOptions()...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+}

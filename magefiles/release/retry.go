@@ -178,6 +178,11 @@ var errNoReplay = errors.New("the request body cannot be sent again")
 // new session (POST /v2/<name>/blobs/uploads/) and sends the whole blob there.
 // The answer carries the new session's Location, where go-containerregistry
 // then commits the blob.
+//
+// A blob commit (a PUT with the digest and no body) is sent again to its
+// session. When an earlier attempt got no answer, the commit may have gone
+// through: if the session is then gone (404) but the registry has the blob
+// (HEAD), the answer is the 201 Created the registry gave the first time.
 type retryTransport struct {
 	next   http.RoundTripper
 	policy retryPolicy
@@ -187,9 +192,18 @@ type retryTransport struct {
 func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 	ctx := req.Context()
 	upload := isBlobData(req)
-	var first time.Time // of the first failure
+	var (
+		first time.Time // of the first failure
+		lost  bool      // an attempt failed without an answer
+	)
 	for attempts := 1; ; attempts++ {
 		resp, err := t.try(req, attempts, upload)
+		if lost && err == nil && resp.StatusCode == http.StatusNotFound && isBlobCommit(req) {
+			// The commit of an earlier attempt may have gone through, its
+			// answer lost: then the session is gone but the blob is there.
+			resp = t.committed(req, resp)
+		}
+		lost = lost || err != nil
 		switch {
 		case err != nil && !retryableError(err):
 			return nil, err
@@ -254,6 +268,50 @@ func (t *retryTransport) try(req *http.Request, n int, upload bool) (*http.Respo
 		r.URL, r.Host = loc, loc.Host
 	}
 	return t.next.RoundTrip(r)
+}
+
+// committed returns the answer to a blob commit req that was answered
+// notFound after an earlier attempt got no answer: 201 Created, as the lost
+// answer was, when the registry has the blob; else notFound itself.
+func (t *retryTransport) committed(req *http.Request, notFound *http.Response) *http.Response {
+	digest := req.URL.Query().Get("digest")
+	i := strings.Index(req.URL.Path, "/blobs/uploads/")
+	u := *req.URL
+	u.Path, u.RawPath, u.RawQuery = req.URL.Path[:i]+"/blobs/"+digest, "", ""
+	head, err := http.NewRequestWithContext(req.Context(), http.MethodHead, u.String(), nil)
+	if err != nil {
+		return notFound
+	}
+	for _, h := range []string{"Authorization", "User-Agent"} {
+		if v := req.Header.Values(h); len(v) > 0 {
+			head.Header[h] = v
+		}
+	}
+	resp, err := t.next.RoundTrip(head)
+	if err != nil {
+		return notFound
+	}
+	drain(resp)
+	if resp.StatusCode != http.StatusOK || resp.Header.Get("Docker-Content-Digest") != digest {
+		return notFound
+	}
+	drain(notFound)
+	h := http.Header{}
+	h.Set("Location", u.Path)
+	h.Set("Docker-Content-Digest", digest)
+	h.Set("Content-Length", "0")
+	return &http.Response{
+		Status: "201 Created", StatusCode: http.StatusCreated,
+		Proto: notFound.Proto, ProtoMajor: notFound.ProtoMajor, ProtoMinor: notFound.ProtoMinor,
+		Header: h, Body: http.NoBody, Request: req,
+	}
+}
+
+// isBlobCommit reports whether req ends a blob upload: a PUT with a digest,
+// and no body, to an upload session.
+func isBlobCommit(req *http.Request) bool {
+	return req.Method == http.MethodPut && strings.Contains(req.URL.Path, "/blobs/uploads/") &&
+		(req.Body == nil || req.Body == http.NoBody) && req.URL.Query().Get("digest") != ""
 }
 
 // newSession starts a blob upload session in the repository of the upload
