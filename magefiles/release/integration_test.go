@@ -1,7 +1,10 @@
+//go:build unix
+
 package release
 
 import (
 	"archive/tar"
+	"bufio"
 	"encoding/json"
 	"errors"
 	"io"
@@ -99,17 +102,23 @@ func (p *userProject) run(t *testing.T, args string, vars ...string) (string, er
 	t.Helper()
 	cmd := exec.Command(p.mage, strings.Fields(args)...)
 	cmd.Dir = p.dir
+	cmd.Env = p.env(vars...)
+	out, err := cmd.CombinedOutput()
+	return string(out), err
+}
+
+// env is the environment of a mage run: the test's, without XGO_* variables, plus vars.
+func (p *userProject) env(vars ...string) []string {
+	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
 		if strings.HasPrefix(k, "XGO_") || k == "SOURCE_DATE_EPOCH" || k == "MAGEFILE_VERBOSE" {
 			continue
 		}
-		cmd.Env = append(cmd.Env, kv)
+		env = append(env, kv)
 	}
-	cmd.Env = append(cmd.Env, "MAGEFILE_CACHE="+p.cache)
-	cmd.Env = append(cmd.Env, vars...)
-	out, err := cmd.CombinedOutput()
-	return string(out), err
+	env = append(env, "MAGEFILE_CACHE="+p.cache)
+	return append(env, vars...)
 }
 
 // wantPlatform is what the registry must hold for one of the eight default platforms.
@@ -250,6 +259,53 @@ func TestMageTargets(t *testing.T) {
 	t.Run("base", func(t *testing.T) { testMultiPlatformBase(t, p, reg.Host()) })
 	t.Run("errors", func(t *testing.T) { testTargetErrors(t, p) })
 	t.Run("verbose", func(t *testing.T) { testVerboseAndHelp(t, p) })
+	t.Run("interrupt", func(t *testing.T) { testInterrupt(t, p, reg.Host()) })
+}
+
+// testInterrupt stops a release with SIGTERM to mage's process group, as a CI system stopping
+// a job does, while the go builds run (-a makes them long): the release fails saying so,
+// dist/ stays marked incomplete, and no tag reaches the registry.
+func testInterrupt(t *testing.T, p *userProject, host string) {
+	repo := host + "/test/stopped"
+	cmd := exec.Command(p.mage, "release")
+	cmd.Dir = p.dir
+	cmd.Env = p.env("XGO_REPO="+repo, "XGO_FLAGS=-a", "XGO_DIST=dist-stopped")
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	pr, pw := io.Pipe()
+	cmd.Stdout, cmd.Stderr = pw, pw
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waited := make(chan error, 1)
+	go func() { waited <- cmd.Wait(); pw.Close() }()
+	var out strings.Builder
+	sc := bufio.NewScanner(pr)
+	for sc.Scan() {
+		out.WriteString(sc.Text() + "\n")
+		if strings.HasPrefix(sc.Text(), "building ") {
+			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	err := <-waited
+	if err == nil {
+		t.Fatalf("mage release succeeded despite SIGTERM:\n%s", out.String())
+	}
+	t.Logf("mage release stopped by SIGTERM:\n%s", out.String())
+	if !strings.Contains(out.String(), "release stopped: ") || strings.Contains(out.String(), "built linux/") {
+		t.Errorf("output of the stopped release:\n%s", out.String())
+	}
+	if _, err := os.Stat(filepath.Join(p.dir, "dist-stopped", incompleteMarker)); err != nil {
+		t.Errorf("dist-stopped/%s after the stopped release: %v", incompleteMarker, err)
+	}
+	r, err := parseRepo(repo, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tags, err := remote.List(r); err == nil && len(tags) > 0 {
+		t.Errorf("the stopped release left tags %q", tags)
+	}
 }
 
 // testVerboseAndHelp checks that mage -v shows the go commands and mage -h documents the
@@ -576,6 +632,9 @@ func TestRunInProcess(t *testing.T) {
 	if rep.Repository != reg.Host()+"/inproc/tool" || !slices.Equal(rep.Tags, []string{"edge"}) || len(rep.Platforms) != 2 || rep.Created != "1970-01-02T00:00:00Z" {
 		t.Errorf("release.json = %+v", rep)
 	}
+	if _, err := os.Stat(filepath.Join(dir, "dist", incompleteMarker)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("dist/%s exists after a successful release (stat: %v)", incompleteMarker, err)
+	}
 	if rep.Platforms[1].Binary != "bin/linux_arm64/tool" {
 		t.Errorf("binary path %q, want bin/linux_arm64/tool", rep.Platforms[1].Binary)
 	}
@@ -625,5 +684,8 @@ func TestRunBuildFailure(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "dist", "oci")); !errors.Is(err, fs.ErrNotExist) {
 		t.Errorf("dist/oci exists after a failed build (stat: %v)", err)
+	}
+	if msg, err := os.ReadFile(filepath.Join(dir, "dist", incompleteMarker)); err != nil || !strings.HasPrefix(string(msg), "xgo-build image started at ") {
+		t.Errorf("dist/%s after a failed build: %q, %v", incompleteMarker, msg, err)
 	}
 }

@@ -75,7 +75,15 @@ func runTarget(ctx context.Context, last stage) error {
 	if err != nil {
 		return fmt.Errorf("finding the project directory: %w", err)
 	}
+	// mage cancels ctx on SIGINT; CI systems stop jobs with SIGTERM.
+	ctx, stop := interruptContext(ctx)
+	defer stop()
 	return run(ctx, runEnv{dir: dir, getenv: os.Getenv, environ: os.Environ(), out: os.Stdout, verbose: mg.Verbose()}, last)
+}
+
+// String returns the mage target name of the stage.
+func (s stage) String() string {
+	return [...]string{"binaries", "image", "release"}[s]
 }
 
 // run validates the configuration and the plan, then builds and, as far as last says,
@@ -101,7 +109,23 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if err != nil {
 		return err
 	}
+	// Everything is checked: from here on dist/ changes, and stays marked until the run ends well.
+	done, err := markIncomplete(cfg.Dist, last.String(), start)
+	if err != nil {
+		return err
+	}
+	if err := produce(ctx, e, cfg, base, targets, opts, last, start); err != nil {
+		if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) {
+			return fmt.Errorf("%s stopped: %w", last, cause)
+		}
+		return err
+	}
+	return done()
+}
 
+// produce builds the binaries of targets and, as far as last says, assembles the image and
+// pushes it, printing progress and results.
+func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets []target, opts []remote.Option, last stage, start time.Time) error {
 	if cfg.DistUnignored {
 		fmt.Fprintf(e.out, "warning: git does not ignore %s: add it to .gitignore, or go stamps the next build as modified and the digests change\n", cfg.Dist)
 	}
