@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/google/go-containerregistry/pkg/authn"
@@ -66,8 +67,11 @@ func isLoopback(host string) bool {
 }
 
 // explain adds what to do to an error of a registry call that a user can fix:
-// access refused, or a certificate nobody trusts.
+// access refused, or a certificate nobody trusts. It also drops the query of
+// the URL a failed request names (upload session states, long and of no use
+// to a reader).
 func explain(err error, registry string) error {
+	err = withoutQuery(err)
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
 		return fmt.Errorf("registry %s refused access (%d %s); log in with `docker login %s` or check the credentials in the docker config: %w",
@@ -83,6 +87,21 @@ func explain(err error, registry string) error {
 		return fmt.Errorf("registry %s presented a certificate for another host: %w", registry, err)
 	}
 	return err
+}
+
+// withoutQuery returns err, when it is a *url.Error, with the query of its
+// URL left out.
+func withoutQuery(err error) error {
+	uerr, ok := err.(*url.Error)
+	if !ok {
+		return err
+	}
+	u, perr := url.Parse(uerr.URL)
+	if perr != nil || u.RawQuery == "" {
+		return err
+	}
+	u.RawQuery = ""
+	return &url.Error{Op: uerr.Op, URL: u.String(), Err: uerr.Err}
 }
 
 // remoteOptions returns the options of every registry call with the default

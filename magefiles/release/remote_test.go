@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"testing"
@@ -159,3 +160,16 @@ func TestTransportRecordsBlobUploads(t *testing.T) {
 type roundTripFunc func(*http.Request) (*http.Response, error)
 
 func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { return f(r) }
+
+func TestExplainDropsQuery(t *testing.T) {
+	inner := errors.New("EOF")
+	err := &url.Error{Op: "Patch", URL: "http://127.0.0.1:5000/v2/app/blobs/uploads/abc?_state=long&digest=sha256%3Aaa", Err: inner}
+	got := explain(err, "127.0.0.1:5000")
+	if got.Error() != `Patch "http://127.0.0.1:5000/v2/app/blobs/uploads/abc": EOF` || !errors.Is(got, inner) {
+		t.Fatalf("explain = %v, want the URL without its query, wrapping the cause", got)
+	}
+	plain := errors.New("other")
+	if explain(plain, "127.0.0.1:5000") != plain {
+		t.Fatal("explain changed an error that is not a *url.Error")
+	}
+}
