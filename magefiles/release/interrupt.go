@@ -31,7 +31,7 @@ func interruptContext(parent context.Context) (ctx context.Context, stop context
 			// Default handling first, so that a second signal sent once the
 			// cancellation is seen is not swallowed.
 			signal.Stop(ch)
-			cancel(fmt.Errorf("%v signal received", s))
+			cancel(&signalError{s})
 		case <-ctx.Done():
 			signal.Stop(ch)
 		}
@@ -40,6 +40,23 @@ func interruptContext(parent context.Context) (ctx context.Context, stop context
 		signal.Stop(ch)
 		cancel(nil)
 	}
+}
+
+// signalError is the cause of a context that interruptContext cancelled.
+type signalError struct{ sig os.Signal }
+
+func (e *signalError) Error() string { return e.sig.String() + " signal received" }
+
+// stoppedError returns the error of a target that ended with err: when a
+// signal cancelled ctx (see interruptContext), "<target> stopped: <signal>
+// signal received", whatever the work that was cut short reported (a go
+// build killed by the same signal, a cancelled request); otherwise err.
+func stoppedError(ctx context.Context, target string, err error) error {
+	var sig *signalError
+	if err == nil || !errors.As(context.Cause(ctx), &sig) {
+		return err
+	}
+	return fmt.Errorf("%s stopped: %w", target, sig)
 }
 
 // incompleteMarker is the file in the output directory that says a run

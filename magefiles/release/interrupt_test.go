@@ -149,3 +149,29 @@ func TestMarkIncomplete(t *testing.T) {
 		t.Fatalf("err = %v, want marking %s incomplete", err, file)
 	}
 }
+
+func TestStoppedError(t *testing.T) {
+	work := errors.New("building linux/386: go build: signal: terminated")
+	ctx, cancel := context.WithCancelCause(context.Background())
+	if got := stoppedError(ctx, "release", work); got != work {
+		t.Fatalf("before any signal: %v, want the error as is", got)
+	}
+	if got := stoppedError(ctx, "release", nil); got != nil {
+		t.Fatalf("no error: %v", got)
+	}
+	cancel(errors.New("not a signal"))
+	if got := stoppedError(ctx, "release", work); got != work {
+		t.Fatalf("cancelled otherwise: %v, want the error as is", got)
+	}
+
+	ctx, cancel = context.WithCancelCause(context.Background())
+	cancel(&signalError{syscall.SIGTERM})
+	got := stoppedError(ctx, "release", work)
+	var sig *signalError
+	if got == nil || got.Error() != "release stopped: terminated signal received" || !errors.As(got, &sig) {
+		t.Fatalf("after SIGTERM: %v, want release stopped", got)
+	}
+	if got := stoppedError(ctx, "release", nil); got != nil {
+		t.Fatalf("a target that finished despite the signal: %v, want nil", got)
+	}
+}
