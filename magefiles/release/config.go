@@ -30,15 +30,16 @@ type config struct {
 	Base      string       // "scratch" or a registry reference
 	Repo      string       // repository to push to, "" when XGO_REPO is unset
 	repo      name.Repository
-	Tags      []string  // tags release pushes
-	Jobs      int       // parallel go builds
-	Flags     []string  // extra go build flags
-	Dist      string    // absolute output directory
-	Insecure  bool      // plain HTTP allowed to registries that are not on loopback
-	Created   time.Time // timestamp of the images
-	Version   string    // git tag on HEAD, "" when there is none
-	Revision  string    // HEAD commit, "" outside git
-	Source    string    // https URL of the origin remote, "" when unknown
+	Tags      []string    // tags release pushes
+	Jobs      int         // parallel go builds
+	Flags     []string    // extra go build flags
+	Dist      string      // absolute output directory
+	Insecure  bool        // plain HTTP allowed to registries that are not on loopback
+	Retry     retryPolicy // how registry requests are retried (XGO_RETRY_TIMEOUT)
+	Created   time.Time   // timestamp of the images
+	Version   string      // git tag on HEAD, "" when there is none
+	Revision  string      // HEAD commit, "" outside git
+	Source    string      // https URL of the origin remote, "" when unknown
 	// DistUnignored is set when Dist lies in the git work tree and git does not ignore it:
 	// go then stamps the binaries of a second run as built from a modified tree.
 	DistUnignored bool
@@ -85,6 +86,12 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		}
 		c.Repo, c.repo = strings.TrimSpace(v), repo
 	}
+
+	retry, err := retryPolicyFromEnv(getenv)
+	if err != nil {
+		bad("XGO_RETRY_TIMEOUT", getenv("XGO_RETRY_TIMEOUT"), errors.New("must be a non-negative duration such as 90s or 5m, or a number of seconds"))
+	}
+	c.Retry = retry
 
 	c.Jobs = runtime.NumCPU()
 	if v := getenv("XGO_JOBS"); v != "" {

@@ -96,6 +96,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"XGO_DIST":              "out",
 		"XGO_INSECURE_REGISTRY": "true",
 		"SOURCE_DATE_EPOCH":     "1234567890",
+		"XGO_RETRY_TIMEOUT":     "90s",
 	}))
 	if err != nil {
 		t.Fatal(err)
@@ -111,6 +112,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if want := []string{"-tags", "a b", "-ldflags=-s -w"}; !slices.Equal(c.Flags, want) {
 		t.Errorf("Flags = %q, want %q", c.Flags, want)
+	}
+	if c.Retry.Timeout != 90*time.Second {
+		t.Errorf("Retry.Timeout = %v, want 90s", c.Retry.Timeout)
 	}
 	if c.Dist != filepath.Join(dir, "out") || !c.Created.Equal(time.Unix(1234567890, 0)) {
 		t.Errorf("Dist, Created = %q, %v", c.Dist, c.Created)
@@ -184,6 +188,8 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"XGO_FLAGS", `-o=x`, `XGO_FLAGS="-o=x": must not set -o`},
 		{"XGO_DIST", "  ", `XGO_DIST="  ": must be a directory path`},
 		{"XGO_INSECURE_REGISTRY", "yes", `XGO_INSECURE_REGISTRY="yes": must be true or false`},
+		{"XGO_RETRY_TIMEOUT", "soon", `XGO_RETRY_TIMEOUT="soon": must be a non-negative duration`},
+		{"XGO_RETRY_TIMEOUT", "-5s", `XGO_RETRY_TIMEOUT="-5s": must be a non-negative duration`},
 		{"SOURCE_DATE_EPOCH", "yesterday", `SOURCE_DATE_EPOCH="yesterday": must be a non-negative integer`},
 		{"SOURCE_DATE_EPOCH", "-1", `SOURCE_DATE_EPOCH="-1": must be a non-negative integer`},
 		{"SOURCE_DATE_EPOCH", "99999999999999", `SOURCE_DATE_EPOCH="99999999999999": must be a non-negative integer`},

@@ -41,6 +41,8 @@
 //	XGO_DIST               output directory (default dist)
 //	XGO_INSECURE_REGISTRY  true to allow plain HTTP to a registry that is not on loopback
 //	                       (loopback registries always may use plain HTTP)
+//	XGO_RETRY_TIMEOUT      how long a failing registry request is retried (default 3m;
+//	                       a duration such as 90s, or seconds; 0 turns retries off)
 //	SOURCE_DATE_EPOCH      timestamp of the images in seconds since 1970 (default: the HEAD
 //	                       commit time, else 0)
 //
@@ -53,6 +55,12 @@
 // SOURCE_DATE_EPOCH or the commit, so the same commit gives the same index digest on every run
 // and every machine with the same Go toolchain. Go stamps VCS information into binaries, and
 // it marks the tree as modified when dist/ is untracked: list dist/ in .gitignore.
+//
+// Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
+// The dist directory holds a file named INCOMPLETE from the moment a target starts writing
+// there until it has finished well; dist/oci is only ever replaced by a complete layout, and
+// dist/release.json is removed before a push and written after it. A release pushes the tags
+// last, so a failed or interrupted release leaves no tag pointing at anything new.
 //
 // Every go build gets the environment of the xgo-build shim for its platform (GOOS, GOARCH,
 // the variant variable, CGO_ENABLED=0 unless set), so a mage release and a Dockerfile build

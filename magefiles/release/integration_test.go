@@ -321,8 +321,8 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 	}
 	for target, wants := range map[string][]string{
 		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST"},
-		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
-		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "SOURCE_DATE_EPOCH"},
+		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
+		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
 	} {
 		out, err := p.run(t, "-h "+target)
 		if err != nil {

@@ -34,8 +34,9 @@ func Binaries(ctx context.Context) error {
 // multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless
 // the base is remote. Variables: XGO_MAIN, XGO_PLATFORMS, XGO_JOBS, XGO_FLAGS, XGO_DIST as for
 // binaries; XGO_BASE (scratch, the default, or an image reference), XGO_INSECURE_REGISTRY (true
-// allows plain HTTP to a registry that is not on loopback), SOURCE_DATE_EPOCH (the image time;
-// default the HEAD commit time). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
+// allows plain HTTP to a registry that is not on loopback), XGO_RETRY_TIMEOUT (how long a failing
+// registry request is retried; default 3m), SOURCE_DATE_EPOCH (the image time; default the HEAD
+// commit time). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
 func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
 }
@@ -46,7 +47,8 @@ func Image(ctx context.Context) error {
 // (comma-separated tags replacing the computed ones, or added to them with a leading +;
 // computed from a vX.Y.Z tag on HEAD: X.Y.Z, X.Y, X, latest), and those of image: XGO_MAIN,
 // XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_INSECURE_REGISTRY,
-// SOURCE_DATE_EPOCH. Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
+// XGO_RETRY_TIMEOUT, SOURCE_DATE_EPOCH. Details: go doc
+// github.com/xgo-build/xgo-build/magefiles/release.
 func Release(ctx context.Context) error {
 	return runTarget(ctx, stageRelease)
 }
@@ -99,7 +101,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	}
 	var opts []remote.Option
 	if cfg.Base != "scratch" || last == stageRelease {
-		opts = remoteOptions(ctx, cfg.Jobs, cfg.Insecure)
+		opts = registryOptions(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
 	}
 	base, err := loadBase(ctx, cfg.Base, cfg.Insecure, opts)
 	if err != nil {
