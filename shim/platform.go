@@ -115,7 +115,7 @@ func Parse(s string) (Platform, error) {
 	}
 	name, ok := a.canonical(given)
 	if !ok {
-		return fail("%s variant must be %s", p.Arch, a.valid)
+		return fail("%s variant must be %s", p.Arch, a.validSpellings())
 	}
 	p.Variant = name
 	return p, nil

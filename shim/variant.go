@@ -18,7 +18,6 @@ type archVariants struct {
 	variants []variant         // in order; variants[0] is the default unless def says otherwise
 	def      string            // canonical name of the default variant
 	spelled  map[string]string // every accepted spelling (lower case) -> canonical name
-	valid    string            // the accepted spellings, for error messages
 	suffixes []string          // suffixes go accepts after the value (",softfloat", ",lse")
 }
 
@@ -76,17 +75,20 @@ func newArch(env, def string, suffixes []string, vs ...variant) *archVariants {
 // spell accepts s as a spelling of the canonical variant name.
 func (a *archVariants) spell(s, name string) *archVariants {
 	a.spelled[s] = name
+	return a
+}
+
+// validSpellings lists the accepted spellings for error messages, in the variants' order. It
+// is computed only when an error needs it: the table is read at every start of the shim.
+func (a *archVariants) validSpellings() string {
 	var names []string
-	for _, v := range a.variants {
-		for sp, n := range a.spelled {
-			if n == v.name && isDocumentedSpelling(sp) && !contains(names, sp) {
-				names = append(names, sp)
-			}
+	for sp := range a.spelled {
+		if isDocumentedSpelling(sp) {
+			names = append(names, sp)
 		}
 	}
 	sortSpellings(names, a)
-	a.valid = joinOr(names)
-	return a
+	return joinOr(names)
 }
 
 // isDocumentedSpelling reports whether s is listed in error messages: the bare GOARM digits
