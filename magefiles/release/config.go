@@ -217,6 +217,9 @@ func gitOutput(ctx context.Context, dir string, args ...string) (string, error) 
 	return strings.TrimSpace(string(out)), err
 }
 
+// hostPattern matches the host names (and ports) a source URL may carry.
+var hostPattern = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?(:[0-9]{1,5})?$`)
+
 // scpLike matches git's scp-like remote syntax, user@host:path.
 var scpLike = regexp.MustCompile(`^(?:[A-Za-z0-9._~-]+@)?([A-Za-z0-9.-]+):([^/].*)$`)
 
@@ -246,10 +249,10 @@ func sourceURL(remote string) string {
 		}
 	}
 	p = strings.TrimSuffix(strings.Trim(path.Clean("/"+p), "/"), ".git")
-	if host == "" || p == "" || p == "." {
+	if !hostPattern.MatchString(host) || p == "" || p == "." {
 		return ""
 	}
-	return "https://" + host + "/" + p
+	return (&url.URL{Scheme: "https", Host: host, Path: "/" + p}).String()
 }
 
 // listedPackage is the part of `go list -json` output the release reads.

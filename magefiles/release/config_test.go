@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -295,6 +296,7 @@ func TestSourceURL(t *testing.T) {
 		"file:///srv/git/app.git":                         "",
 		"":                                                "",
 		"https://github.com/":                             "",
+		"host:#frag?q":                                    "https://host/%23frag%3Fq",
 	} {
 		if got := sourceURL(in); got != want {
 			t.Errorf("sourceURL(%q) = %q, want %q", in, got, want)
@@ -367,6 +369,24 @@ func FuzzSplitWords(f *testing.F) {
 			if !slices.Equal(words, fields) && !(len(words) == 0 && len(fields) == 0) {
 				t.Fatalf("splitWords(%q) = %q, want %q", s, words, fields)
 			}
+		}
+	})
+}
+
+// FuzzSourceURL checks that the source annotation made from any remote URL is empty or an
+// https URL without user information, so that no credential of a remote reaches an image.
+func FuzzSourceURL(f *testing.F) {
+	for _, s := range []string{"https://u:p@github.com/o/r.git", "git@github.com:o/r.git", "ssh://git@h:22/r", "/local", "oauth2:tok@host:path"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, remote string) {
+		got := sourceURL(remote)
+		if got == "" {
+			return
+		}
+		u, err := url.Parse(got)
+		if err != nil || u.Scheme != "https" || u.User != nil || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+			t.Fatalf("sourceURL(%q) = %q (%v)", remote, got, err)
 		}
 	})
 }
