@@ -38,14 +38,14 @@ func faultIndex(t *testing.T, seed int64) v1.ImageIndex {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rng := rand.New(rand.NewPCG(uint64(seed), 1))
+	var key [32]byte
+	key[0] = byte(seed)
+	rng := rand.NewChaCha8(key)
 	var images []platformImage
 	for _, s := range faultPlatforms {
 		p := mustPlatform(t, s)
 		bin := make([]byte, 96<<10)
-		for i := range bin {
-			bin[i] = byte(rng.Uint32())
-		}
+		rng.Read(bin)
 		path := filepath.Join(t.TempDir(), "app")
 		if err := os.WriteFile(path, bin, 0o755); err != nil {
 			t.Fatal(err)
@@ -110,9 +110,13 @@ func TestPushThroughFaults(t *testing.T) {
 	// One upload at a time, the requests arrive in the same order on every
 	// run, so the seeded proxy injects the same faults: some answers 503
 	// and 429, some uploads cut.
+	// Retry-After (1 s from this proxy) is cut to 200 ms to keep the test
+	// short; TestRetryAfterHonoured checks the full wait.
+	policy := testRetryPolicy(20 * time.Second)
+	policy.MaxRetryAfter = 200 * time.Millisecond
 	idx := faultIndex(t, 1)
 	n, size := blobCount(t, idx)
-	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, registryOptions(ctx, 1, false, testRetryPolicy(20*time.Second)))
+	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, registryOptions(ctx, 1, false, policy))
 	stats := proxy.Stats()
 	t.Logf("one at a time: %d requests, %d answered 503/429, %d uploads cut, %d forwarded", stats.Requests, stats.Failed, stats.Cut, stats.Forwarded)
 	if err != nil {
@@ -130,7 +134,7 @@ func TestPushThroughFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = pushIndex(ctx, parallel, faultIndex(t, 1), []string{"1.0.0"}, registryOptions(ctx, 4, false, testRetryPolicy(20*time.Second)))
+	res, err = pushIndex(ctx, parallel, faultIndex(t, 1), []string{"1.0.0"}, registryOptions(ctx, 4, false, policy))
 	after := proxy.Stats()
 	t.Logf("four at a time: %d requests, %d answered 503/429, %d uploads cut", after.Requests-stats.Requests, after.Failed-stats.Failed, after.Cut-stats.Cut)
 	if err != nil {
@@ -245,8 +249,9 @@ func TestPushGivesUp(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			proxied, direct, proxy := faultSetup(t, tc.faults)
 			ctx := context.Background()
+			idx := faultIndex(t, 3)
 			start := time.Now()
-			_, err := pushIndex(ctx, proxied, faultIndex(t, 3), []string{"latest"}, registryOptions(ctx, 4, false, testRetryPolicy(timeout)))
+			_, err := pushIndex(ctx, proxied, idx, []string{"latest"}, registryOptions(ctx, 4, false, testRetryPolicy(timeout)))
 			t.Logf("gave up after %s, %d requests: %v", time.Since(start).Round(time.Millisecond), proxy.Stats().Requests, err)
 			if err == nil {
 				t.Fatal("push to a registry that is down succeeded")
