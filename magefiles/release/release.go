@@ -201,6 +201,12 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 		return err
 	}
 
+	return publish(ctx, e, cfg, base, layoutDir, rows, opts, start)
+}
+
+// publish pushes the image layout at layoutDir to cfg's repository, tags last, then writes
+// release.json and prints the summary and the pushed reference.
+func publish(ctx context.Context, e runEnv, cfg config, base baseImage, layoutDir string, rows []platformReport, opts []remote.Option, start time.Time) error {
 	reportPath := filepath.Join(cfg.Dist, "release.json")
 	if err := os.Remove(reportPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
@@ -209,6 +215,10 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 	onDisk, err := openLayout(layoutDir)
 	if err != nil {
 		return err
+	}
+	digest, err := onDisk.Digest()
+	if err != nil {
+		return fmt.Errorf("reading the index digest of %s: %w", layoutDir, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
 	res, err := pushIndex(ctx, cfg.repo, onDisk, cfg.Tags, opts)
