@@ -514,3 +514,56 @@ func TestPushLostCommitAnswers(t *testing.T) {
 		t.Fatalf("validate.Index: %v", err)
 	}
 }
+
+// TestRetriesInOnePlace turns the retries of retryTransport off (timeout 0)
+// and answers the index PUT 503, or breaks a blob upload (unexpected EOF,
+// which go-containerregistry's own retries would take up): the push fails,
+// the request having been sent once, so nothing retries behind
+// retryTransport's back.
+func TestRetriesInOnePlace(t *testing.T) {
+	for _, target := range []string{"manifest", "blob"} {
+		t.Run(target, func(t *testing.T) {
+			reg := registrytest.Start(t)
+			repo, err := parseRepo(reg.Host()+"/team/app", false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			idx := faultIndex(t, 8)
+			want, _ := idx.Digest()
+			var mu sync.Mutex
+			sent := 0
+			hit := func(r *http.Request) bool {
+				if target == "manifest" {
+					return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+want.String())
+				}
+				return r.Method == http.MethodPatch
+			}
+			rec := &recorder{next: roundTripFunc(func(r *http.Request) (*http.Response, error) {
+				if hit(r) {
+					mu.Lock()
+					sent++
+					mu.Unlock()
+					if r.Body != nil {
+						r.Body.Close()
+					}
+					if target == "blob" {
+						return nil, fmt.Errorf("reading the answer: %w", io.ErrUnexpectedEOF)
+					}
+					return &http.Response{StatusCode: http.StatusServiceUnavailable, Status: "503 Service Unavailable",
+						Body: http.NoBody, Header: http.Header{}, Request: r}, nil
+				}
+				return baseTransport(false).RoundTrip(r)
+			})}
+			ctx := context.Background()
+			opts := append(registryOptions(ctx, 1, false, testRetryPolicy(0)),
+				remote.WithTransport(&retryTransport{next: rec, policy: testRetryPolicy(0)}))
+			_, err = pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+			if err == nil || !strings.Contains(err.Error(), "giving up on registry "+reg.Host()+" after 1 attempts") {
+				t.Fatalf("push with retries off and a 503: %v, want giving up after one attempt", err)
+			}
+			if sent != 1 {
+				t.Fatalf("the failing %s request was sent %d times, want once", target, sent)
+			}
+		})
+	}
+}
