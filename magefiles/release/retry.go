@@ -249,12 +249,12 @@ func (t *retryTransport) try(req *http.Request, n int, upload bool) (*http.Respo
 		r.Body = body
 	}
 	if upload {
-		loc, err := t.newSession(req)
-		if err != nil {
+		loc, refused, err := t.newSession(req)
+		if err != nil || refused != nil {
 			if r.Body != nil {
 				r.Body.Close()
 			}
-			return nil, err
+			return refused, err
 		}
 		// Keep the request's own parameters (a PUT's digest) but not the
 		// old session's state.
@@ -316,14 +316,16 @@ func isBlobCommit(req *http.Request) bool {
 
 // newSession starts a blob upload session in the repository of the upload
 // req and returns its location. It is sent once: its failure is a failed
-// attempt of req.
-func (t *retryTransport) newSession(req *http.Request) (*url.URL, error) {
+// attempt of req. An answer that is not worth a retry (401 when a token has
+// expired, 403, 404) is returned as refused, to be the answer to req, so that
+// the layers above can act on it (renew the token) or report it.
+func (t *retryTransport) newSession(req *http.Request) (loc *url.URL, refused *http.Response, err error) {
 	i := strings.Index(req.URL.Path, "/blobs/uploads/")
 	u := *req.URL
 	u.Path, u.RawPath, u.RawQuery = req.URL.Path[:i+len("/blobs/uploads/")], "", ""
 	post, err := http.NewRequestWithContext(req.Context(), http.MethodPost, u.String(), nil)
 	if err != nil {
-		return nil, fmt.Errorf("starting a new upload session: %w", err)
+		return nil, nil, fmt.Errorf("starting a new upload session: %w", err)
 	}
 	for _, h := range []string{"Authorization", "User-Agent"} {
 		if v := req.Header.Values(h); len(v) > 0 {
@@ -333,18 +335,21 @@ func (t *retryTransport) newSession(req *http.Request) (*url.URL, error) {
 	post.Header.Set("Content-Type", "application/json")
 	resp, err := t.next.RoundTrip(post)
 	if err != nil {
-		return nil, fmt.Errorf("starting a new upload session: %w", err)
+		return nil, nil, fmt.Errorf("starting a new upload session: %w", err)
 	}
 	if resp.StatusCode != http.StatusAccepted {
-		return nil, fmt.Errorf("starting a new upload session: %w", statusErrorOf(resp))
+		if !retryableStatus(resp.StatusCode) {
+			return nil, resp, nil
+		}
+		return nil, nil, fmt.Errorf("starting a new upload session: %w", statusErrorOf(resp))
 	}
 	defer drain(resp)
 	v := resp.Header.Get("Location")
-	loc, err := url.Parse(v)
+	loc, err = url.Parse(v)
 	if err != nil || v == "" {
-		return nil, fmt.Errorf("starting a new upload session: the registry answered no valid Location (%q)", v)
+		return nil, nil, fmt.Errorf("starting a new upload session: the registry answered no valid Location (%q)", v)
 	}
-	return post.URL.ResolveReference(loc), nil
+	return post.URL.ResolveReference(loc), nil, nil
 }
 
 // giveUp returns the error of a request that failed for good.

@@ -383,3 +383,20 @@ func TestRetryTransportRestartsUploads(t *testing.T) {
 		})
 	}
 }
+
+// TestRetryTransportRefusedSession: when a new upload session is refused
+// (401, as when a token has expired), that answer is the upload's, for the
+// auth layer above to act on, and nothing more is sent.
+func TestRetryTransportRefusedSession(t *testing.T) {
+	s := newScript(t, status(503), status(401, "WWW-Authenticate", `Bearer realm="x"`), status(500))
+	tr := &retryTransport{next: http.DefaultTransport, policy: testRetryPolicy(5 * time.Second)}
+	req, _ := http.NewRequest(http.MethodPatch, s.srv.URL+"/v2/team/app/blobs/uploads/old", strings.NewReader("blob data"))
+	resp, err := tr.RoundTrip(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || resp.Header.Get("WWW-Authenticate") == "" || len(s.requests()) != 2 {
+		t.Fatalf("answer %d after %q, want the 401 of the new session", resp.StatusCode, s.requests())
+	}
+}
