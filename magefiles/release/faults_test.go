@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -565,5 +566,64 @@ func TestRetriesInOnePlace(t *testing.T) {
 				t.Fatalf("the failing %s request was sent %d times, want once", target, sent)
 			}
 		})
+	}
+}
+
+// TestPushThroughFaultsWithCredentials pushes through the fault proxy to a
+// registry that requires basic auth, with the credentials in the docker
+// config: retried requests and restarted upload sessions carry them, and
+// neither the password nor the user's auth string shows in what the push
+// reports.
+func TestPushThroughFaultsWithCredentials(t *testing.T) {
+	reg := registrytest.Start(t, registrytest.WithHtpasswd())
+	proxy, err := faultproxy.Start(reg.URL(), faultproxy.Faults{FailRate: 0.2, CutRate: 0.3, Seed: 9})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { proxy.Close() })
+	auth := base64.StdEncoding.EncodeToString([]byte(reg.Username() + ":" + reg.Password()))
+	cfg := t.TempDir()
+	config := fmt.Sprintf(`{"auths":{%q:{"auth":%q}}}`, proxy.Host(), auth)
+	if err := os.WriteFile(filepath.Join(cfg, "config.json"), []byte(config), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("DOCKER_CONFIG", cfg)
+	repo, err := parseRepo(proxy.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	policy := testRetryPolicy(20 * time.Second)
+	policy.MaxRetryAfter = 200 * time.Millisecond
+	idx := faultIndex(t, 9)
+	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, registryOptions(ctx, 1, false, policy))
+	stats := proxy.Stats()
+	t.Logf("proxy: %d requests, %d answered 503/429, %d uploads cut", stats.Requests, stats.Failed, stats.Cut)
+	if err != nil {
+		t.Fatalf("push with credentials through faults: %v", err)
+	}
+	if stats.Failed == 0 || stats.Cut == 0 {
+		t.Fatalf("the proxy injected %d failures and %d cuts; the test needs both", stats.Failed, stats.Cut)
+	}
+	if n, _ := blobCount(t, idx); res.BlobsUploaded != n {
+		t.Fatalf("push: %+v, want %d blobs uploaded", res, n)
+	}
+	if out := fmt.Sprintf("%+v", res); strings.Contains(out, reg.Password()) || strings.Contains(out, auth) {
+		t.Fatalf("the push result shows the credentials: %s", out)
+	}
+
+	// Down for good: the give-up message names the registry, not the credentials.
+	proxy.Set(faultproxy.Faults{FailRate: 1, Seed: 9})
+	other, err := parseRepo(proxy.Host()+"/team/other", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy.Timeout = 300 * time.Millisecond
+	_, err = pushIndex(ctx, other, idx, []string{"latest"}, registryOptions(ctx, 1, false, policy))
+	if err == nil || !strings.Contains(err.Error(), "giving up on registry "+proxy.Host()) {
+		t.Fatalf("push to a registry that is down: %v, want giving up", err)
+	}
+	if strings.Contains(err.Error(), reg.Password()) || strings.Contains(err.Error(), auth) {
+		t.Fatalf("the error shows the credentials: %v", err)
 	}
 }
