@@ -57,10 +57,11 @@ func pickGitTag(tags []string) string {
 	return others[0]
 }
 
-// applyTags combines the computed tags with an XGO_TAGS value: "" keeps the computed tags,
+// applyTags combines the computed tags with an XGO_TAGS value: "" (or blanks) keeps the computed tags,
 // a value starting with "+" adds its tags to them, any other value replaces them. The result
 // has no duplicates and keeps first-seen order.
 func applyTags(computed []string, value string) ([]string, error) {
+	value = strings.TrimSpace(value)
 	if value == "" {
 		return dedupe(computed), nil
 	}

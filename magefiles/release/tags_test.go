@@ -63,6 +63,8 @@ func TestApplyTags(t *testing.T) {
 		{"edge", []string{"edge"}, ""},
 		{" edge , nightly ", []string{"edge", "nightly"}, ""},
 		{"+edge", []string{"1.2.3", "1.2", "1", "latest", "edge"}, ""},
+		{" +edge ", []string{"1.2.3", "1.2", "1", "latest", "edge"}, ""},
+		{"  ", computed, ""},
 		{"+latest,edge", []string{"1.2.3", "1.2", "1", "latest", "edge"}, ""},
 		{"a,a,b", []string{"a", "b"}, ""},
 		{"_x.y-z", []string{"_x.y-z"}, ""},
@@ -133,7 +135,7 @@ func FuzzApplyTags(f *testing.F) {
 			}
 			seen[tag] = true
 		}
-		if strings.HasPrefix(value, "+") || value == "" {
+		if v := strings.TrimSpace(value); strings.HasPrefix(v, "+") || v == "" {
 			if !slices.Equal(got[:len(computed)], computed) {
 				t.Fatalf("applyTags(%q) = %q lost the computed tags", value, got)
 			}
