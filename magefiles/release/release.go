@@ -117,10 +117,9 @@ func run(ctx context.Context, e runEnv, last stage) error {
 		return err
 	}
 	if err := produce(ctx, e, cfg, base, targets, opts, last, start); err != nil {
-		if cause := context.Cause(ctx); cause != nil && errors.Is(err, context.Canceled) {
-			return fmt.Errorf("%s stopped: %w", last, cause)
-		}
-		return err
+		// A signal to the process group can kill go build before the context's
+		// cancellation reaches it: the signal, not the killed build, is the reason.
+		return stoppedError(ctx, last.String(), err)
 	}
 	return done()
 }
