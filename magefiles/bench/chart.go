@@ -26,7 +26,7 @@ const (
 // ratio on the right. Each row has its own scale (its longer bar spans the full width), so a
 // 20 ms case and a 150 s case are both legible; the labels carry the absolute figures.
 func Chart(r Results) []byte {
-	height := chartTop + rowHeight*len(r.Cases) + chartBottom
+	height := chartTop + rowHeight*len(r.Cases) + chartBottom + 18*(len(versionLines(r.Versions))-1)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, `<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="Helvetica, Arial, sans-serif" font-size="13">`+"\n",
 		chartWidth, height, chartWidth, height)
@@ -63,11 +63,9 @@ func Chart(r Results) []byte {
 	m := r.Machine
 	fmt.Fprintf(&b, `<text x="16" y="%d" font-size="11" fill="#555555">%s</text>`+"\n", y,
 		esc(fmt.Sprintf("%d CPUs (%s), %s memory, %s; %s", m.CPUs, m.CPUModel, fmtBytes(m.MemoryBytes), m.OS, r.Started.UTC().Format("2006-01-02"))))
-	var vs []string
-	for _, v := range r.Versions {
-		vs = append(vs, v.Name+" "+v.Version)
+	for i, line := range versionLines(r.Versions) {
+		fmt.Fprintf(&b, `<text x="16" y="%d" font-size="11" fill="#555555">%s</text>`+"\n", y+18*(i+1), esc(line))
 	}
-	fmt.Fprintf(&b, `<text x="16" y="%d" font-size="11" fill="#555555">%s</text>`+"\n", y+18, esc(strings.Join(vs, "; ")))
 	b.WriteString("</svg>\n")
 	return b.Bytes()
 }
@@ -99,6 +97,28 @@ func bar(b *bytes.Buffer, y int, scale float64, s Side, color string) {
 	}
 	fmt.Fprintf(b, `<text x="%d" y="%d" text-anchor="end" font-size="12" fill="#333333">%s</text>`+"\n", labelWidth-8, y+barHeight-4, esc(s.Tool))
 	fmt.Fprintf(b, `<text x="%.1f" y="%d">%s</text>`+"\n", x0+math.Max(w, px(sum.Max))+6, y+barHeight-4, esc(fmtSeconds(sum.Median)))
+}
+
+// footerChars is about how many characters of the 11-unit footer font fit across the chart.
+const footerChars = 140
+
+// versionLines lists the versions as "name version" joined by "; ", in lines of at most
+// footerChars characters (a longer single entry gets a line of its own).
+func versionLines(vs []Version) []string {
+	lines := []string{""}
+	for _, v := range vs {
+		item := v.Name + " " + v.Version
+		last := &lines[len(lines)-1]
+		switch {
+		case *last == "":
+			*last = item
+		case len(*last)+2+len(item) <= footerChars:
+			*last += "; " + item
+		default:
+			lines = append(lines, item)
+		}
+	}
+	return lines
 }
 
 // esc escapes text for SVG character data and attribute values.

@@ -180,3 +180,15 @@ func TestChartUnmeasuredSide(t *testing.T) {
 		t.Errorf("a side without samples is not labelled as not measured")
 	}
 }
+
+func TestVersionLines(t *testing.T) {
+	long := strings.Repeat("x", 130)
+	got := versionLines([]Version{{"Go", "go1.26.8"}, {"ko", "v0.19.1"}, {"QEMU", long}, {"registry", "v3.0.0"}})
+	want := []string{"Go go1.26.8; ko v0.19.1", "QEMU " + long, "registry v3.0.0"}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("versionLines = %q, want %q", got, want)
+	}
+	if got := versionLines(nil); len(got) != 1 || got[0] != "" {
+		t.Errorf("versionLines(nil) = %q, want one empty line", got)
+	}
+}
