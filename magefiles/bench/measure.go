@@ -35,24 +35,29 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 func (c command) measure(ctx context.Context) (Sample, []byte, error) {
 	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
 	cmd.Dir, cmd.Env = c.Dir, c.Env
-	var stdout, all bytes.Buffer
-	cmd.Stdout = multiWriter{&stdout, &all}
-	cmd.Stderr = &all
+	// Two goroutines copy stdout and stderr: the buffer they share locks.
+	var stdout bytes.Buffer
+	all := &syncBuffer{}
+	cmd.Stdout = teeWriter{&stdout, all}
+	cmd.Stderr = all
 	start := time.Now()
 	err := cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
-		return Sample{}, nil, fmt.Errorf("running %s: %w%s", strings.Join(c.Args, " "), err, tail(all.Bytes()))
+		return Sample{}, nil, fmt.Errorf("running %s: %w%s", strings.Join(c.Args, " "), err, tail([]byte(all.String())))
 	}
 	return Sample{Seconds: elapsed.Seconds(), MaxRSS: maxRSS(cmd.ProcessState)}, stdout.Bytes(), nil
 }
 
-// multiWriter writes everything to both buffers.
-type multiWriter [2]*bytes.Buffer
+// teeWriter writes everything to the standard output buffer and to the combined one.
+type teeWriter struct {
+	stdout *bytes.Buffer
+	all    *syncBuffer
+}
 
-func (m multiWriter) Write(p []byte) (int, error) {
-	m[0].Write(p)
-	return m[1].Write(p)
+func (t teeWriter) Write(p []byte) (int, error) {
+	t.stdout.Write(p)
+	return t.all.Write(p)
 }
 
 // tail returns the last lines of a failed command's output, for its error.
