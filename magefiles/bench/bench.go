@@ -250,6 +250,8 @@ func (b *bench) notes() []string {
 			"Each figure is the median of its runs, with the fastest and slowest in brackets; the ratio is ours over theirs (below 1: ours is faster).",
 		"Peak memory is ru_maxrss from wait4: the largest resident set of the measured process and of the descendants it waited for, " +
 			"so for a tree of processes (go build running compile and link, ko running go, QEMU running compile) it is the largest single process, not the sum of those running at once.",
+		"CPU time is user plus system time from the same rusage (the process and its waited-for descendants): on a busy machine it moves less than wall time, " +
+			"but it does not show parallelism (two cores busy for 10 s count 20 s) and QEMU's emulation counts in it.",
 		"GOMODCACHE is shared and warm (modules downloaded before timing); a cold run has a fresh, empty GOCACHE and, for the release cases, an empty XDG_CACHE_HOME, a fresh dist directory and a fresh repository in the registry.",
 	}
 	if b.cfg.has("emulated") {

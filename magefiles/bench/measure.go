@@ -28,7 +28,8 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 	return out.Bytes(), nil
 }
 
-// measure runs c and returns its wall-clock time and peak memory with its standard output.
+// measure runs c and returns its wall-clock time, CPU time and peak memory with its standard
+// output. The CPU time (user and system) covers the process and the descendants it waited for.
 // The peak memory is the ru_maxrss that wait4 reports: on Linux the largest resident set of
 // the process and of every descendant it waited for, which for a tree of processes is its
 // largest single member, not the sum of the members running at once.
@@ -46,7 +47,8 @@ func (c command) measure(ctx context.Context) (Sample, []byte, error) {
 	if err != nil {
 		return Sample{}, nil, fmt.Errorf("running %s: %w%s", strings.Join(c.Args, " "), err, tail([]byte(all.String())))
 	}
-	return Sample{Seconds: elapsed.Seconds(), MaxRSS: maxRSS(cmd.ProcessState)}, stdout.Bytes(), nil
+	ps := cmd.ProcessState
+	return Sample{Seconds: elapsed.Seconds(), CPU: (ps.UserTime() + ps.SystemTime()).Seconds(), MaxRSS: maxRSS(ps)}, stdout.Bytes(), nil
 }
 
 // teeWriter writes everything to the standard output buffer and to the combined one.

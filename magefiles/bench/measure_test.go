@@ -36,8 +36,8 @@ func TestMeasureMaxRSS(t *testing.T) {
 	if runtime.GOOS == "linux" && s.MaxRSS < 64<<20 {
 		t.Errorf("MaxRSS = %d, want at least the 64 MiB the child touched", s.MaxRSS)
 	}
-	if s.Seconds <= 0 {
-		t.Errorf("Seconds = %v, want a positive duration", s.Seconds)
+	if s.Seconds <= 0 || s.CPU <= 0 {
+		t.Errorf("Seconds = %v, CPU = %v, want positive durations", s.Seconds, s.CPU)
 	}
 }
 

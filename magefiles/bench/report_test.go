@@ -14,7 +14,7 @@ func sampleResults() Results {
 	side := func(tool string, secs ...float64) Side {
 		s := Side{Tool: tool}
 		for i, v := range secs {
-			s.Samples = append(s.Samples, Sample{Seconds: v, MaxRSS: int64(100e6 * (i + 1)), Iterated: i + 1})
+			s.Samples = append(s.Samples, Sample{Seconds: v, CPU: 2 * v, MaxRSS: int64(100e6 * (i + 1)), Iterated: i + 1})
 		}
 		return s
 	}
@@ -43,9 +43,9 @@ func TestWriteMarkdown(t *testing.T) {
 	md := b.String()
 	for _, want := range []string{
 		"![median seconds per case, ours against the alternative](chart.svg)\n",
-		"| Native vs emulated: midsize, linux/arm64, cold cache | xgo-build | 15.0 s (14.0 s-16.0 s) | go under qemu-user | 158 s (150 s-167 s) | 0.09x (10.5x faster) | 300 MB / 300 MB | 3 / 3 |\n",
-		"| Release vs ko: hello, 8 platforms, warm <&> | mage release | 350.0 ms (300.0 ms-400.0 ms) | ko build | 1.15 s (1.10 s-1.20 s) | 0.30x (3.3x faster) | 200 MB / 200 MB | 2 / 2 |\n",
-		"| Shim overhead: hello, linux/arm64, warm | xgo-build | 101.0 ms (101.0 ms-101.0 ms) | go build | 100.0 ms (100.0 ms-100.0 ms) | 1.01x (1% more time) | 100 MB / 100 MB | 1 / 1 |\n",
+		"| Native vs emulated: midsize, linux/arm64, cold cache | xgo-build | 15.0 s (14.0 s-16.0 s) | go under qemu-user | 158 s (150 s-167 s) | 0.09x (10.5x faster) | 30.0 s / 316 s | 300 MB / 300 MB | 3 / 3 |\n",
+		"| Release vs ko: hello, 8 platforms, warm <&> | mage release | 350.0 ms (300.0 ms-400.0 ms) | ko build | 1.15 s (1.10 s-1.20 s) | 0.30x (3.3x faster) | 700.0 ms / 2.30 s | 200 MB / 200 MB | 2 / 2 |\n",
+		"| Shim overhead: hello, linux/arm64, warm | xgo-build | 101.0 ms (101.0 ms-101.0 ms) | go build | 100.0 ms (100.0 ms-100.0 ms) | 1.01x (1% more time) | 202.0 ms / 200.0 ms | 100 MB / 100 MB | 1 / 1 |\n",
 		"- Machine: 2 CPUs (AMD EPYC), 24000 MB memory, Debian GNU/Linux 12 (bookworm) amd64, kernel 6.1.0\n",
 		"- ko: v0.19.1\n",
 		"- Peak memory is per process.\n",

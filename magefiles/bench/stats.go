@@ -8,6 +8,7 @@ import (
 // Sample is one measured run: its wall-clock time and the peak resident memory reported for it.
 type Sample struct {
 	Seconds  float64 `json:"seconds"`
+	CPU      float64 `json:"cpu_seconds"` // user+system time of the process and its waited-for descendants
 	MaxRSS   int64   `json:"max_rss_bytes"`
 	Digest   string  `json:"digest,omitempty"` // the pushed index, for the release cases
 	Iterated int     `json:"iteration"`        // 1-based run number within its case
@@ -19,7 +20,8 @@ type Summary struct {
 	Median  float64 `json:"median_seconds"`
 	Min     float64 `json:"min_seconds"`
 	Max     float64 `json:"max_seconds"`
-	PeakRSS int64   `json:"peak_rss_bytes"` // the largest MaxRSS among the samples
+	CPU     float64 `json:"median_cpu_seconds"` // less disturbed than wall time by a busy machine
+	PeakRSS int64   `json:"peak_rss_bytes"`     // the largest MaxRSS among the samples
 }
 
 // Summarize returns the median, range and peak memory of samples; the zero Summary for none.
@@ -28,9 +30,10 @@ func Summarize(samples []Sample) Summary {
 		return Summary{}
 	}
 	secs := make([]float64, len(samples))
+	cpu := make([]float64, len(samples))
 	var peak int64
 	for i, s := range samples {
-		secs[i] = s.Seconds
+		secs[i], cpu[i] = s.Seconds, s.CPU
 		peak = max(peak, s.MaxRSS)
 	}
 	return Summary{
@@ -38,6 +41,7 @@ func Summarize(samples []Sample) Summary {
 		Median:  Median(secs),
 		Min:     slices.Min(secs),
 		Max:     slices.Max(secs),
+		CPU:     Median(cpu),
 		PeakRSS: peak,
 	}
 }

@@ -36,12 +36,12 @@ func TestMedian(t *testing.T) {
 
 func TestSummarize(t *testing.T) {
 	got := Summarize([]Sample{
-		{Seconds: 4.0, MaxRSS: 100},
-		{Seconds: 1.5, MaxRSS: 300},
-		{Seconds: 2.0, MaxRSS: 200},
-		{Seconds: 9.0, MaxRSS: 50},
+		{Seconds: 4.0, CPU: 1, MaxRSS: 100},
+		{Seconds: 1.5, CPU: 5, MaxRSS: 300},
+		{Seconds: 2.0, CPU: 2, MaxRSS: 200},
+		{Seconds: 9.0, CPU: 3, MaxRSS: 50},
 	})
-	want := Summary{N: 4, Median: 3.0, Min: 1.5, Max: 9.0, PeakRSS: 300}
+	want := Summary{N: 4, Median: 3.0, Min: 1.5, Max: 9.0, CPU: 2.5, PeakRSS: 300}
 	if got != want {
 		t.Errorf("Summarize = %+v, want %+v", got, want)
 	}

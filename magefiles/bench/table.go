@@ -16,15 +16,16 @@ func writeMarkdown(w io.Writer, r Results, chart string) {
 	if chart != "" {
 		fmt.Fprintf(w, "![median seconds per case, ours against the alternative](%s)\n\n", chart)
 	}
-	fmt.Fprintf(w, "| Case | Ours | Median (min-max) | Theirs | Median (min-max) | Ours / theirs | Peak memory (ours / theirs) | Runs |\n")
-	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|\n")
+	fmt.Fprintf(w, "| Case | Ours | Median (min-max) | Theirs | Median (min-max) | Ours / theirs | CPU time (ours / theirs) | Peak memory (ours / theirs) | Runs |\n")
+	fmt.Fprintf(w, "|---|---|---|---|---|---|---|---|---|\n")
 	for _, c := range r.Cases {
 		o, t := c.Ours.Summary, c.Theirs.Summary
-		fmt.Fprintf(w, "| %s: %s | %s | %s | %s | %s | %s | %s / %s | %d / %d |\n",
+		fmt.Fprintf(w, "| %s: %s | %s | %s | %s | %s | %s | %s / %s | %s / %s | %d / %d |\n",
 			cell(c.Group), cell(c.Name),
 			cell(c.Ours.Tool), spread(o),
 			cell(c.Theirs.Tool), spread(t),
 			fmtRatio(c.Ratio()),
+			cpuTime(o), cpuTime(t),
 			fmtBytes(o.PeakRSS), fmtBytes(t.PeakRSS),
 			o.N, t.N)
 	}
@@ -50,6 +51,14 @@ func spread(s Summary) string {
 		return "-"
 	}
 	return fmt.Sprintf("%s (%s-%s)", fmtSeconds(s.Median), fmtSeconds(s.Min), fmtSeconds(s.Max))
+}
+
+// cpuTime formats a summary's median CPU time, "-" when nothing was measured.
+func cpuTime(s Summary) string {
+	if s.N == 0 {
+		return "-"
+	}
+	return fmtSeconds(s.CPU)
 }
 
 // cell makes text safe inside a markdown table cell.
