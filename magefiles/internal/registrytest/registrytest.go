@@ -1,9 +1,11 @@
-// Package registrytest runs a real OCI registry for tests: distribution's
-// `registry` binary on a free 127.0.0.1 port, with its storage in a temporary
-// directory, stopped when the test ends.
+// Package registrytest runs a real OCI registry: distribution's `registry`
+// binary on a free 127.0.0.1 port, with its storage in a directory of its own.
 //
-// The binary is found through $XGO_TEST_REGISTRY, else as `registry` on PATH.
-// Install it with
+// Run starts one for any caller (the benchmark uses it) and Close stops it;
+// Start is the wrapper for tests, which stops the registry when the test ends.
+//
+// The binary is found through $XGO_TEST_REGISTRY, else as `registry` on PATH,
+// unless WithBinary names it. Install it with
 //
 //	GOBIN=<dir> go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0
 //
@@ -15,7 +17,6 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -28,19 +29,15 @@ import (
 	"strings"
 	"sync"
 	"syscall"
-	"testing"
 	"time"
 )
-
-// InstallHint tells how to get the registry binary the tests need.
-const InstallHint = "install it with `GOBIN=<dir> go install github.com/distribution/distribution/v3/cmd/registry@v3.0.0` " +
-	"and put it on PATH or point XGO_TEST_REGISTRY at it"
 
 // Registry is a registry process serving on 127.0.0.1, with its settings.
 type Registry struct {
 	host     string
 	scheme   string
 	dir      string // storage
+	tmp      string // the directory Run made, removed by Close; "" with WithDir
 	bin      string
 	cfgPath  string
 	tls      *tlsFiles
@@ -66,15 +63,39 @@ type Option func(*settings)
 
 type settings struct {
 	getenv   func(string) string
+	bin      string
+	dir      string
 	tls      bool
 	htpasswd bool
 	timeout  time.Duration
 }
 
-// WithGetenv makes Start read XGO_TEST_REGISTRY and CI through getenv
+// newSettings applies opts to the defaults.
+func newSettings(opts []Option) settings {
+	s := settings{getenv: os.Getenv, timeout: 30 * time.Second}
+	for _, o := range opts {
+		o(&s)
+	}
+	return s
+}
+
+// WithGetenv makes Run and Start read XGO_TEST_REGISTRY and CI through getenv
 // instead of the process environment.
 func WithGetenv(getenv func(string) string) Option {
 	return func(s *settings) { s.getenv = getenv }
+}
+
+// WithBinary runs the registry binary at path instead of looking for one
+// through $XGO_TEST_REGISTRY and PATH.
+func WithBinary(path string) Option {
+	return func(s *settings) { s.bin = path }
+}
+
+// WithDir keeps the registry's configuration, storage and certificates in dir,
+// which Close leaves in place. Without it Run makes a temporary directory that
+// Close removes.
+func WithDir(dir string) Option {
+	return func(s *settings) { s.dir = dir }
 }
 
 // WithTLS serves HTTPS with a certificate for 127.0.0.1 and localhost signed by
@@ -91,58 +112,61 @@ func WithHtpasswd() Option {
 	return func(s *settings) { s.htpasswd = true }
 }
 
-// WithStartTimeout bounds how long Start waits for the registry to answer.
+// WithStartTimeout bounds how long Run, Start and Restart wait for the registry
+// to answer (30 s by default).
 func WithStartTimeout(d time.Duration) Option {
 	return func(s *settings) { s.timeout = d }
 }
 
-// Start runs a registry for the rest of the test and stops it on cleanup.
-// It skips (or, with CI=true, fails) the test when the binary is missing.
-func Start(t testing.TB, opts ...Option) *Registry {
-	t.Helper()
-	s := settings{getenv: os.Getenv, timeout: 30 * time.Second}
-	for _, o := range opts {
-		o(&s)
+// Run starts a registry and waits until it answers; ctx bounds only that wait,
+// not the registry's life. The caller stops it with Close.
+func Run(ctx context.Context, opts ...Option) (*Registry, error) {
+	s := newSettings(opts)
+	bin := s.bin
+	if bin == "" {
+		var err error
+		if bin, err = findBinary(s.getenv); err != nil {
+			return nil, err
+		}
 	}
-	bin, err := findBinary(s.getenv)
+	dir, tmp := s.dir, ""
+	if dir == "" {
+		d, err := os.MkdirTemp("", "registrytest-")
+		if err != nil {
+			return nil, fmt.Errorf("making the registry's directory: %w", err)
+		}
+		dir, tmp = d, d
+	} else if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("making the registry's directory: %w", err)
+	}
+	r, err := runIn(ctx, bin, dir, s)
 	if err != nil {
-		missing(t, s.getenv, err.Error()+"; "+InstallHint)
-		return nil
+		if tmp != "" {
+			os.RemoveAll(tmp)
+		}
+		return nil, err
 	}
-	dir := t.TempDir()
+	r.tmp = tmp
+	return r, nil
+}
+
+// runIn starts the registry with its files in dir.
+func runIn(ctx context.Context, bin, dir string, s settings) (*Registry, error) {
 	var tf *tlsFiles
 	if s.tls {
+		var err error
 		if tf, err = writeTLSFiles(dir); err != nil {
-			t.Fatalf("registrytest: %v", err)
+			return nil, err
 		}
 	}
 	// A free port found by listening can be taken again before the registry
 	// binds it; a registry that exits at once is started again on a new port.
-	var r *Registry
 	for attempt := 1; ; attempt++ {
-		r, err = start(bin, dir, tf, s.htpasswd, s.timeout)
+		r, err := start(ctx, bin, dir, tf, s.htpasswd, s.timeout)
 		if err == nil || attempt == 3 || !errors.Is(err, errExited) {
-			break
+			return r, err
 		}
 	}
-	if err != nil {
-		t.Fatalf("registrytest: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := r.Stop(); err != nil {
-			t.Errorf("registrytest: %v", err)
-		}
-	})
-	return r
-}
-
-// missing skips t, or fails it when CI is "true", because a tool is missing.
-func missing(t testing.TB, getenv func(string) string, msg string) {
-	t.Helper()
-	if getenv("CI") == "true" {
-		t.Fatalf("registrytest: %s (CI=true: not skipping)", msg)
-	}
-	t.Skipf("registrytest: %s", msg)
 }
 
 // findBinary returns $XGO_TEST_REGISTRY, else `registry` from PATH.
@@ -162,7 +186,8 @@ func findBinary(getenv func(string) string) (string, error) {
 
 var errExited = errors.New("registry exited")
 
-func start(bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) (*Registry, error) {
+// start runs the binary once on a free port and waits until it serves.
+func start(ctx context.Context, bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) (*Registry, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -188,14 +213,14 @@ func start(bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) 
 	if err := os.WriteFile(r.cfgPath, config(host, storage, tf, htpasswdPath), 0o644); err != nil {
 		return nil, err
 	}
-	if err := r.launch(); err != nil {
+	if err := r.launch(ctx); err != nil {
 		return nil, err
 	}
 	return r, nil
 }
 
 // launch starts the binary and waits until it serves.
-func (r *Registry) launch() error {
+func (r *Registry) launch(ctx context.Context) error {
 	p := &process{cmd: exec.Command(r.bin, "serve", r.cfgPath), done: make(chan struct{})}
 	p.cmd.Dir = filepath.Dir(r.cfgPath)
 	p.cmd.Env = append(os.Environ(), "OTEL_TRACES_EXPORTER=none", "OTEL_SDK_DISABLED=true")
@@ -211,7 +236,7 @@ func (r *Registry) launch() error {
 	r.mu.Lock()
 	r.proc = p
 	r.mu.Unlock()
-	if err := r.waitReady(p); err != nil {
+	if err := r.waitReady(ctx, p); err != nil {
 		r.Stop()
 		return err
 	}
@@ -249,9 +274,9 @@ func freePort() (int, error) {
 
 // waitReady polls GET /v2/ until it answers 200 (with the provisioned
 // credentials under htpasswd).
-func (r *Registry) waitReady(p *process) error {
+func (r *Registry) waitReady(ctx context.Context, p *process) error {
 	client := &http.Client{Timeout: 2 * time.Second, Transport: r.Transport()}
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	var last error
 	for {
@@ -278,7 +303,7 @@ func (r *Registry) waitReady(p *process) error {
 		case <-p.done:
 			return fmt.Errorf("%w before answering on %s (%v): %s", errExited, r.host, p.waitErr, r.output.String())
 		case <-ctx.Done():
-			return fmt.Errorf("waiting for the registry on %s: %v: %s", r.host, last, r.output.String())
+			return fmt.Errorf("waiting for the registry on %s: %w (last try: %v): %s", r.host, ctx.Err(), last, r.output.String())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
@@ -306,8 +331,21 @@ func (r *Registry) Transport() *http.Transport {
 	return t
 }
 
+// Close stops the registry and removes the directory Run made for it; a
+// directory given with WithDir stays. Closing a closed registry does nothing.
+func (r *Registry) Close() error {
+	err := r.Stop()
+	if r.tmp != "" {
+		if rmErr := os.RemoveAll(r.tmp); rmErr != nil && err == nil {
+			err = fmt.Errorf("removing the registry's directory: %w", rmErr)
+		}
+	}
+	return err
+}
+
 // Stop ends the registry (SIGTERM, then SIGKILL after 10 s); its storage
-// stays. Stopping a stopped registry does nothing.
+// stays, so Restart can start it again. Stopping a stopped registry does
+// nothing.
 func (r *Registry) Stop() error {
 	r.mu.Lock()
 	p := r.proc
@@ -338,7 +376,7 @@ func (r *Registry) Restart() error {
 	if err := r.Stop(); err != nil {
 		return err
 	}
-	return r.launch()
+	return r.launch(context.Background())
 }
 
 // provisioned finds the user and password the registry logged when it made
@@ -359,23 +397,7 @@ func (r *Registry) Username() string { return r.user }
 // Password returns the password of a WithHtpasswd registry, or "".
 func (r *Registry) Password() string { return r.password }
 
-// DockerConfig writes a docker config.json holding the registry's credentials
-// into a new directory and returns that directory (for DOCKER_CONFIG).
-func (r *Registry) DockerConfig(t testing.TB) string {
-	t.Helper()
-	dir := t.TempDir()
-	auth := base64.StdEncoding.EncodeToString([]byte(r.user + ":" + r.password))
-	data, err := json.Marshal(map[string]any{"auths": map[string]any{r.host: map[string]string{"auth": auth}}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "config.json"), data, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-// lockedBuffer collects the process output while tests read it.
+// lockedBuffer collects the process output while callers read it.
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  bytes.Buffer
