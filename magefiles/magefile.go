@@ -30,7 +30,12 @@ func Test(ctx context.Context) error {
 		}
 		os.Stderr.WriteString("note: " + err.Error() + "; the tests that need them will skip\n")
 	}
-	args := []string{"test", "-race"}
+	// Cold caches make the cross-builds in the tests slow: give them time. In CI every test
+	// runs, none is taken from the test cache.
+	args := []string{"test", "-race", "-timeout=30m"}
+	if os.Getenv("CI") == "true" {
+		args = append(args, "-count=1")
+	}
 	if mg.Verbose() {
 		args = append(args, "-v")
 	}
