@@ -2,6 +2,7 @@ package release
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 
@@ -17,8 +18,9 @@ import (
 // complete; an existing dir is replaced only then. A failed write removes
 // the sibling and leaves dir as it was.
 //
-// Blobs the existing layout already holds intact (same size and digest) are
-// hard-linked instead of being compressed and written again.
+// Layers kept in files (those of the layer cache) are hard-linked from there,
+// and blobs the existing layout already holds intact (same size and digest)
+// from the existing layout, instead of being compressed and written again.
 func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
@@ -35,6 +37,9 @@ func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 		}
 	}()
 	if err := os.Chmod(tmp, 0o755); err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	if err := linkLayerFiles(tmp, idx); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
 	if err := reuseBlobs(dir, tmp, idx); err != nil {
@@ -72,6 +77,76 @@ func openLayout(dir string) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
+// fileLayer is a layer whose compressed bytes are a file that may be linked.
+type fileLayer interface {
+	blobFile() string
+}
+
+// linkLayerFiles hard-links (or, across file systems, copies) into the layout at
+// dst the layers of idx that are kept in files.
+func linkLayerFiles(dst string, idx v1.ImageIndex) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return err
+	}
+	for _, d := range m.Manifests {
+		if !d.MediaType.IsImage() {
+			continue
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return err
+		}
+		layers, err := img.Layers()
+		if err != nil {
+			return err
+		}
+		for _, l := range layers {
+			fl, ok := l.(fileLayer)
+			if !ok {
+				continue
+			}
+			h, err := l.Digest()
+			if err != nil {
+				return err
+			}
+			to := filepath.Join(dst, "blobs", h.Algorithm, h.Hex)
+			if _, err := os.Lstat(to); err == nil {
+				continue
+			}
+			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
+				return err
+			}
+			if os.Link(fl.blobFile(), to) == nil {
+				continue
+			}
+			if err := copyFile(fl.blobFile(), to); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// copyFile copies the file at src to a new file dst.
+func copyFile(src, dst string) error {
+	in, err := os.Open(src)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.OpenFile(dst, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		os.Remove(dst)
+		return err
+	}
+	return out.Close()
+}
+
 // reuseBlobs hard-links into the layout at dst the config and layer blobs of
 // idx that the layout at src holds with the right size and digest. A blob
 // that is missing, damaged or cannot be linked is left to be written anew.
@@ -84,11 +159,14 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 		return err
 	}
 	for h, size := range blobs {
+		to := filepath.Join(dst, "blobs", h.Algorithm, h.Hex)
+		if _, err := os.Lstat(to); err == nil {
+			continue // linked from the layer cache
+		}
 		from := filepath.Join(src, "blobs", h.Algorithm, h.Hex)
 		if !intactBlob(from, h, size) {
 			continue
 		}
-		to := filepath.Join(dst, "blobs", h.Algorithm, h.Hex)
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 			return err
 		}

@@ -146,7 +146,7 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 	// Each image is made as soon as its binary is built, while the other builds run.
 	var asm *assembler
 	if last >= stageImage {
-		asm = startAssembly(ctx, cfg, targets)
+		asm = startAssembly(ctx, cfg, targets, layerCache{dir: cacheDir(e.getenv)})
 	}
 	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) {
 		fmt.Fprintln(e.out, progressLine(r))
@@ -258,6 +258,7 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, layoutDi
 // at a time, in the background.
 type assembler struct {
 	cfg     config
+	cache   layerCache     // dir "" when there is none
 	targets map[string]int // platform string -> position
 	list    []target
 	images  []platformImage
@@ -268,10 +269,10 @@ type assembler struct {
 }
 
 // startAssembly returns an assembler for targets; add each built binary, then wait (or stop).
-func startAssembly(ctx context.Context, cfg config, targets []target) *assembler {
+func startAssembly(ctx context.Context, cfg config, targets []target, cache layerCache) *assembler {
 	ctx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(ctx)
-	a := &assembler{cfg: cfg, targets: map[string]int{}, list: targets,
+	a := &assembler{cfg: cfg, cache: cache, targets: map[string]int{}, list: targets,
 		images: make([]platformImage, len(targets)), g: g, ctx: gctx, cancel: cancel,
 		sem: make(chan struct{}, max(cfg.Jobs, 1))}
 	for i, t := range targets {
@@ -294,7 +295,7 @@ func (a *assembler) add(r buildResult) {
 		case <-a.ctx.Done():
 			return a.ctx.Err()
 		}
-		img, err := makeImage(a.cfg, a.list[i], r)
+		img, err := makeImage(a.cfg, a.cache, a.list[i], r)
 		if err != nil {
 			return err
 		}
@@ -324,10 +325,17 @@ func (a *assembler) stop() {
 }
 
 // makeImage puts the binary of r on the target's base image, with the release's annotations,
-// and computes the image's digest (which compresses the layer).
-func makeImage(cfg config, t target, r buildResult) (v1.Image, error) {
+// and computes the image's digest. The layer comes from cache when it has a directory (an
+// unchanged binary is then not compressed again), else it is compressed now.
+func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image, error) {
 	file := cfg.Name + exeSuffix(t.Platform.OS)
-	layer, err := binaryLayer(r.Path, file, cfg.Created)
+	var layer v1.Layer
+	var err error
+	if cache.dir != "" {
+		layer, _, err = cache.layer(r.Path, file, cfg.Created)
+	} else {
+		layer, err = binaryLayer(r.Path, file, cfg.Created)
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1,0 +1,415 @@
+package release
+
+import (
+	"archive/tar"
+	"bytes"
+	"compress/gzip"
+	"crypto/sha256"
+	"debug/elf"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"hash"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// layerFormat names the way binaryLayer and layerCache make a layer from a binary. Change it
+// whenever the layer bytes would change for the same binary (tar header, compression), so
+// that entries made the old way are never used.
+const layerFormat = "xgo-build layer 1 (pax, 0755, uid 0, gzip 1)"
+
+// layerCache keeps the layer of every binary it has seen, keyed by the binary's Go build ID,
+// its size, the file name in the layer, the layer time and layerFormat, so that a binary go
+// build did not change is not tarred, compressed or hashed again. Entries hold the layer's
+// digest, diff ID and size, and the compressed blob itself.
+//
+// Entries are written to a temporary file and renamed into place, so concurrent runs never
+// see half an entry; a missing, unreadable or damaged entry is made again, never an error.
+// An entry is used only if its blob has the recorded size and digest, and only for a binary
+// with the recorded size and modification time or, failing that, the recorded SHA-256: a
+// binary changed after linking (same build ID, other bytes) is never served from the cache.
+type layerCache struct {
+	dir string // <dir>/entries/<key>.json, <dir>/blobs/sha256/<hex>
+}
+
+// cacheDir returns the layer cache directory: XGO_CACHE when set ("off" disables the cache:
+// ""), else <user cache dir>/xgo-build/layers as os.UserCacheDir places it, read through
+// getenv. It returns "" when no directory can be found.
+func cacheDir(getenv func(string) string) string {
+	if v := strings.TrimSpace(getenv("XGO_CACHE")); v != "" {
+		if strings.EqualFold(v, "off") {
+			return ""
+		}
+		if abs, err := filepath.Abs(v); err == nil {
+			return abs
+		}
+		return ""
+	}
+	var base string
+	switch runtime.GOOS {
+	case "windows":
+		base = getenv("LocalAppData")
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			base = filepath.Join(h, "Library", "Caches")
+		}
+	case "plan9":
+		if h := getenv("home"); h != "" {
+			base = filepath.Join(h, "lib", "cache")
+		}
+	default:
+		base = getenv("XDG_CACHE_HOME")
+		if !filepath.IsAbs(base) {
+			base = ""
+			if h := getenv("HOME"); h != "" {
+				base = filepath.Join(h, ".cache")
+			}
+		}
+	}
+	if base == "" || !filepath.IsAbs(base) {
+		return ""
+	}
+	return filepath.Join(base, "xgo-build", "layers")
+}
+
+// cacheEntry is the JSON record of one cached layer.
+type cacheEntry struct {
+	Format     string `json:"format"`
+	BuildID    string `json:"buildID"`
+	Digest     string `json:"digest"`     // of the compressed layer, the blob's name
+	DiffID     string `json:"diffID"`     // of the uncompressed tar
+	Size       int64  `json:"size"`       // of the compressed layer
+	BinarySize int64  `json:"binarySize"` // of the binary
+	BinaryTime int64  `json:"binaryTime"` // modification time of the binary, Unix nanoseconds
+	BinarySHA  string `json:"binarySHA"`  // SHA-256 of the binary, hex
+}
+
+// layer returns the layer of the binary at path as "/<name>" with time created, the same
+// bytes binaryLayer makes: from the cache when an intact entry matches the binary, else made
+// now in one pass (tar, hash, compress, hash) and stored. hit reports a cache hit. Only an
+// unreadable binary is an error; a cache that cannot be written gives a layer read from the
+// binary instead.
+func (c layerCache) layer(path, name string, created time.Time) (l v1.Layer, hit bool, err error) {
+	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
+		return nil, false, fmt.Errorf("making a layer of %s: invalid file name %q", path, name)
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, false, fmt.Errorf("making a layer: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, false, fmt.Errorf("making a layer: %w", err)
+	}
+	if !fi.Mode().IsRegular() {
+		return nil, false, fmt.Errorf("making a layer of %s: not a regular file", path)
+	}
+	id, err := goBuildID(f, fi.Size())
+	if err != nil || id == "" {
+		// Not a Go binary with a build ID we can find: key it by its contents.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, false, fmt.Errorf("making a layer of %s: %w", path, err)
+		}
+		sum, _, err := v1.SHA256(f)
+		if err != nil {
+			return nil, false, fmt.Errorf("making a layer of %s: %w", path, err)
+		}
+		id = "content:" + sum.Hex
+	}
+	key := c.key(id, fi.Size(), name, created)
+	if l, ok := c.lookup(key, f, fi); ok {
+		return l, true, nil
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return nil, false, fmt.Errorf("making a layer of %s: %w", path, err)
+	}
+	l, err = c.store(key, id, f, fi, name, created)
+	if err != nil {
+		if errors.Is(err, errChanged) {
+			return nil, false, fmt.Errorf("making a layer of %s: %w", path, err)
+		}
+		// The cache is unusable (full disk, read-only): make the layer the uncached way.
+		l, err = binaryLayer(path, name, created)
+		return l, false, err
+	}
+	return l, false, nil
+}
+
+// key names the entry of a binary: every input that changes its layer.
+func (layerCache) key(buildID string, size int64, name string, created time.Time) string {
+	h := sha256.New()
+	fmt.Fprintf(h, "%s\n%s\n%d\n%s\n%d\n", layerFormat, buildID, size, name, layerTime(created).Unix())
+	return hex.EncodeToString(h.Sum(nil))
+}
+
+func (c layerCache) entryPath(key string) string {
+	return filepath.Join(c.dir, "entries", key[:2], key+".json")
+}
+
+func (c layerCache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+}
+
+// lookup returns the cached layer of key when the entry is intact and matches the binary f.
+func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bool) {
+	data, err := os.ReadFile(c.entryPath(key))
+	if err != nil {
+		return nil, false
+	}
+	var e cacheEntry
+	if err := json.Unmarshal(data, &e); err != nil || e.Format != layerFormat || e.BinarySize != fi.Size() {
+		return nil, false
+	}
+	digest, err := v1.NewHash(e.Digest)
+	if err != nil {
+		return nil, false
+	}
+	diffID, err := v1.NewHash(e.DiffID)
+	if err != nil {
+		return nil, false
+	}
+	if e.BinaryTime != fi.ModTime().UnixNano() {
+		// The same build ID, but the file was written again (a fresh dist, or a change after
+		// linking): serve the entry only for the very same bytes.
+		if _, err := f.Seek(0, io.SeekStart); err != nil {
+			return nil, false
+		}
+		sum, _, err := v1.SHA256(f)
+		if err != nil || sum.Hex != e.BinarySHA {
+			return nil, false
+		}
+		e.BinaryTime = fi.ModTime().UnixNano()
+		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
+	}
+	blob := c.blobPath(digest)
+	if !intactBlob(blob, digest, e.Size) {
+		return nil, false
+	}
+	return &cachedLayer{path: blob, digest: digest, diffID: diffID, size: e.Size}, true
+}
+
+// store makes the layer of the binary f in one pass, puts the blob and the entry in the
+// cache and returns the layer, read from the cached blob.
+func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name string, created time.Time) (v1.Layer, error) {
+	blobs := filepath.Join(c.dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(blobs, ".tmp-*")
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	diffID, digest, binSHA := sha256.New(), sha256.New(), sha256.New()
+	compressed := &countingWriter{w: io.MultiWriter(tmp, digest)}
+	gw, err := gzip.NewWriterLevel(compressed, layerGzipLevel)
+	if err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := writeTar(io.MultiWriter(gw, diffID), io.TeeReader(f, binSHA), fi.Size(), name, created); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := gw.Close(); err != nil {
+		tmp.Close()
+		return nil, err
+	}
+	if err := tmp.Close(); err != nil {
+		return nil, err
+	}
+	if now, err := f.Stat(); err != nil || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
+		return nil, fmt.Errorf("reading %s: %w", f.Name(), errChanged)
+	}
+	d := hashOf(digest)
+	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp.Name(), c.blobPath(d)); err != nil {
+		return nil, err
+	}
+	e := cacheEntry{
+		Format: layerFormat, BuildID: buildID,
+		Digest: d.String(), DiffID: hashOf(diffID).String(), Size: compressed.n,
+		BinarySize: fi.Size(), BinaryTime: fi.ModTime().UnixNano(), BinarySHA: hex.EncodeToString(binSHA.Sum(nil)),
+	}
+	if err := c.writeEntry(key, e); err != nil {
+		return nil, err
+	}
+	return &cachedLayer{path: c.blobPath(d), digest: d, diffID: hashOf(diffID), size: compressed.n}, nil
+}
+
+// writeEntry writes the entry of key: to a temporary file, renamed into place.
+func (c layerCache) writeEntry(key string, e cacheEntry) error {
+	data, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	path := c.entryPath(key)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(data); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// writeTar writes the one-entry tar of binaryLayer: the size bytes of r as name.
+func writeTar(w io.Writer, r io.Reader, size int64, name string, created time.Time) error {
+	tw := tar.NewWriter(w)
+	if err := tw.WriteHeader(&tar.Header{
+		Typeflag: tar.TypeReg,
+		Name:     name,
+		Mode:     0o755,
+		Size:     size,
+		ModTime:  layerTime(created),
+		Format:   tar.FormatPAX,
+	}); err != nil {
+		return err
+	}
+	n, err := io.Copy(tw, r)
+	if err != nil {
+		return err
+	}
+	if n != size {
+		return errChanged
+	}
+	return tw.Close()
+}
+
+func hashOf(h hash.Hash) v1.Hash {
+	return v1.Hash{Algorithm: "sha256", Hex: hex.EncodeToString(h.Sum(nil))}
+}
+
+// countingWriter counts the bytes written through it.
+type countingWriter struct {
+	w io.Writer
+	n int64
+}
+
+func (c *countingWriter) Write(p []byte) (int, error) {
+	n, err := c.w.Write(p)
+	c.n += int64(n)
+	return n, err
+}
+
+// cachedLayer is a gzipped layer stored in a file, with its digests known.
+type cachedLayer struct {
+	path           string
+	digest, diffID v1.Hash
+	size           int64
+}
+
+// Digest implements v1.Layer.
+func (l *cachedLayer) Digest() (v1.Hash, error) { return l.digest, nil }
+
+// DiffID implements v1.Layer.
+func (l *cachedLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
+
+// Size implements v1.Layer.
+func (l *cachedLayer) Size() (int64, error) { return l.size, nil }
+
+// MediaType implements v1.Layer.
+func (l *cachedLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
+
+// Compressed implements v1.Layer.
+func (l *cachedLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.path) }
+
+// Uncompressed implements v1.Layer.
+func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
+	f, err := os.Open(l.path)
+	if err != nil {
+		return nil, err
+	}
+	zr, err := gzip.NewReader(f)
+	if err != nil {
+		f.Close()
+		return nil, err
+	}
+	return readCloser{zr, f}, nil
+}
+
+// blobFile is the file holding the compressed layer, which writeLayout links instead of
+// copying.
+func (l *cachedLayer) blobFile() string { return l.path }
+
+type readCloser struct {
+	io.Reader
+	io.Closer
+}
+
+// goBuildIDLimit is how far into a binary goBuildID looks for the build ID when the binary is
+// not ELF: the linker puts it at the start of the text segment.
+const goBuildIDLimit = 64 << 10
+
+// goBuildID returns the Go build ID of the binary r of the given size, reading only its
+// headers and first pages: from the ELF note Go writes (.note.go.buildid), else from the
+// "\xff Go build ID: " string at the start of the text. It returns "" when there is none.
+func goBuildID(r io.ReaderAt, size int64) (string, error) {
+	if ef, err := elf.NewFile(r); err == nil {
+		if s := ef.Section(".note.go.buildid"); s != nil && s.Type == elf.SHT_NOTE {
+			data, err := s.Data()
+			if err != nil {
+				return "", err
+			}
+			if id := elfNoteBuildID(data, ef.ByteOrder); id != "" {
+				return id, nil
+			}
+		}
+	}
+	buf := make([]byte, min(size, goBuildIDLimit))
+	n, err := r.ReadAt(buf, 0)
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	buf = buf[:n]
+	const prefix, suffix = "\xff Go build ID: \"", "\"\n \xff"
+	i := bytes.Index(buf, []byte(prefix))
+	if i < 0 {
+		return "", nil
+	}
+	rest := buf[i+len(prefix):]
+	j := bytes.Index(rest, []byte(suffix))
+	if j < 0 {
+		return "", nil
+	}
+	id, err := strconv.Unquote(`"` + string(rest[:j]) + `"`)
+	if err != nil {
+		return "", nil
+	}
+	return id, nil
+}
+
+// elfNoteBuildID reads the build ID from the contents of Go's ELF note: name "Go\x00\x00",
+// type 4.
+func elfNoteBuildID(data []byte, bo interface{ Uint32([]byte) uint32 }) string {
+	if len(data) < 16 {
+		return ""
+	}
+	nameSize, descSize, typ := bo.Uint32(data), bo.Uint32(data[4:]), bo.Uint32(data[8:])
+	if nameSize != 4 || typ != 4 || string(data[12:16]) != "Go\x00\x00" || uint64(len(data)) < 16+uint64(descSize) {
+		return ""
+	}
+	return string(data[16 : 16+descSize])
+}

@@ -1,0 +1,372 @@
+package release
+
+import (
+	"bytes"
+	"io"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// fakeGoBinary writes a file that carries the Go build ID id where the linker puts it (a
+// non-ELF file, so it is found by its text marker), followed by n bytes from seed.
+func fakeGoBinary(t testing.TB, path, id string, n int, seed uint64) {
+	t.Helper()
+	var b bytes.Buffer
+	b.WriteString("\x7fNOTELF\x00padding")
+	b.WriteString("\xff Go build ID: \"" + id + "\"\n \xff")
+	r := rand.NewChaCha8([32]byte{byte(seed), byte(seed >> 8)})
+	if _, err := io.CopyN(&b, r, int64(n)); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o755); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// sameLayer fails unless got has want's digest, diff ID, size and compressed bytes.
+func sameLayer(t testing.TB, got, want v1.Layer) {
+	t.Helper()
+	for _, f := range []func(v1.Layer) (v1.Hash, error){v1.Layer.Digest, v1.Layer.DiffID} {
+		g, err := f(got)
+		if err != nil {
+			t.Fatal(err)
+		}
+		w, err := f(want)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g != w {
+			t.Fatalf("cached layer has %s, want %s", g, w)
+		}
+	}
+	gs, _ := got.Size()
+	ws, _ := want.Size()
+	if gs != ws {
+		t.Fatalf("cached layer size %d, want %d", gs, ws)
+	}
+	if err := validate.Layer(got); err != nil {
+		t.Fatalf("validate.Layer: %v", err)
+	}
+}
+
+func cacheLayer(t testing.TB, c layerCache, path, name string) (v1.Layer, bool) {
+	t.Helper()
+	l, hit, err := c.layer(path, name, created)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l, hit
+}
+
+func TestGoBuildIDOfATestBinary(t *testing.T) {
+	exe, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command("go", "tool", "buildid", exe).Output()
+	if err != nil {
+		t.Fatalf("go tool buildid: %v", err)
+	}
+	f, err := os.Open(exe)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	got, err := goBuildID(f, fi.Size())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := strings.TrimSpace(string(out)); got != want {
+		t.Errorf("goBuildID = %q, want %q (go tool buildid)", got, want)
+	}
+}
+
+func TestGoBuildIDText(t *testing.T) {
+	dir := t.TempDir()
+	p := filepath.Join(dir, "app")
+	fakeGoBinary(t, p, "abc/def", 100, 1)
+	f, err := os.Open(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	fi, _ := f.Stat()
+	if id, err := goBuildID(f, fi.Size()); err != nil || id != "abc/def" {
+		t.Errorf("goBuildID = %q, %v; want abc/def", id, err)
+	}
+	none := writeBinary(t, "no build id here")
+	g, err := os.Open(none)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	if id, err := goBuildID(g, 16); err != nil || id != "" {
+		t.Errorf("goBuildID of a file without one = %q, %v; want \"\"", id, err)
+	}
+}
+
+func TestLayerCacheHitAndMiss(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 200<<10, 1)
+	want := mustLayer(t, bin, "app", created)
+
+	l, hit := cacheLayer(t, c, bin, "app")
+	if hit {
+		t.Fatal("first use: hit, want a miss")
+	}
+	sameLayer(t, l, want)
+	l, hit = cacheLayer(t, c, bin, "app")
+	if !hit {
+		t.Fatal("second use: miss, want a hit")
+	}
+	sameLayer(t, l, want)
+
+	// Every input of the layer is part of the key.
+	if _, hit := cacheLayer(t, c, bin, "other"); hit {
+		t.Error("another file name: hit, want a miss")
+	}
+	if _, hit, _ := c.layer(bin, "app", created.Add(time.Hour)); hit {
+		t.Error("another time: hit, want a miss")
+	}
+
+	// A file without a build ID is keyed by its contents.
+	plain := writeBinary(t, "#!/bin/sh\necho hi\n")
+	if _, hit := cacheLayer(t, c, plain, "app"); hit {
+		t.Error("plain file, first use: hit")
+	}
+	l, hit = cacheLayer(t, c, plain, "app")
+	if !hit {
+		t.Error("plain file, second use: miss")
+	}
+	sameLayer(t, l, mustLayer(t, plain, "app", created))
+}
+
+func TestLayerCacheNeverServesAChangedBinary(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	cacheLayer(t, c, bin, "app")
+
+	// A new build: another build ID.
+	fakeGoBinary(t, bin, "a/c", 64<<10, 2)
+	l, hit := cacheLayer(t, c, bin, "app")
+	if hit {
+		t.Error("new build ID: hit")
+	}
+	sameLayer(t, l, mustLayer(t, bin, "app", created))
+
+	// Changed after linking: the same build ID and size, other bytes, a new mtime.
+	fakeGoBinary(t, bin, "a/c", 64<<10, 3)
+	os.Chtimes(bin, time.Now(), time.Now().Add(time.Minute))
+	l, hit = cacheLayer(t, c, bin, "app")
+	if hit {
+		t.Error("same build ID, other bytes: hit")
+	}
+	sameLayer(t, l, mustLayer(t, bin, "app", created))
+
+	// Written again with the same bytes (a fresh dist): served, after a hash.
+	fakeGoBinary(t, bin, "a/c", 64<<10, 3)
+	os.Chtimes(bin, time.Now(), time.Now().Add(2*time.Minute))
+	l, hit = cacheLayer(t, c, bin, "app")
+	if !hit {
+		t.Error("same bytes written again: miss, want a hit")
+	}
+	sameLayer(t, l, mustLayer(t, bin, "app", created))
+}
+
+func TestLayerCacheRebuildsDamagedEntries(t *testing.T) {
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	want := mustLayer(t, bin, "app", created)
+	d := digestOf(t, want)
+
+	damage := map[string]func(t *testing.T, c layerCache){
+		"blob changed": func(t *testing.T, c layerCache) {
+			p := c.blobPath(d)
+			os.Chmod(p, 0o644)
+			data, _ := os.ReadFile(p)
+			data[len(data)/2] ^= 0xff
+			if err := os.WriteFile(p, data, 0o444); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"blob truncated": func(t *testing.T, c layerCache) {
+			if err := os.Truncate(c.blobPath(d), 10); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"blob missing": func(t *testing.T, c layerCache) {
+			if err := os.Remove(c.blobPath(d)); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"entry not JSON": func(t *testing.T, c layerCache) {
+			p := c.entryPath(c.key("a/b", 64<<10+int64(len("\x7fNOTELF\x00padding\xff Go build ID: \"a/b\"\n \xff")), "app", created))
+			if err := os.WriteFile(p, []byte("{garbage"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		"entries missing": func(t *testing.T, c layerCache) {
+			if err := os.RemoveAll(filepath.Join(c.dir, "entries")); err != nil {
+				t.Fatal(err)
+			}
+		},
+	}
+	for name, f := range damage {
+		t.Run(name, func(t *testing.T) {
+			c := layerCache{dir: t.TempDir()}
+			cacheLayer(t, c, bin, "app")
+			f(t, c)
+			l, hit := cacheLayer(t, c, bin, "app")
+			if hit {
+				t.Fatal("damaged entry: hit")
+			}
+			sameLayer(t, l, want)
+			if _, hit := cacheLayer(t, c, bin, "app"); !hit {
+				t.Fatal("after the rebuild: miss, want a hit")
+			}
+		})
+	}
+}
+
+func TestLayerCacheUnwritable(t *testing.T) {
+	file := writeBinary(t, "not a directory")
+	c := layerCache{dir: filepath.Join(file, "cache")}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 1000, 1)
+	l, hit := cacheLayer(t, c, bin, "app")
+	if hit {
+		t.Fatal("hit in a cache that cannot exist")
+	}
+	sameLayer(t, l, mustLayer(t, bin, "app", created))
+}
+
+func TestLayerCacheConcurrentUse(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	dir := t.TempDir()
+	var bins []string
+	var wants []v1.Hash
+	for i := range 4 {
+		p := filepath.Join(dir, "app"+string(rune('0'+i)))
+		fakeGoBinary(t, p, "id/"+string(rune('0'+i)), 128<<10, uint64(i))
+		bins = append(bins, p)
+		wants = append(wants, digestOf(t, mustLayer(t, p, "app", created)))
+	}
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for range 4 {
+		for i, p := range bins {
+			wg.Go(func() {
+				l, _, err := c.layer(p, "app", created)
+				if err != nil {
+					errs <- err.Error()
+					return
+				}
+				if d, _ := l.Digest(); d != wants[i] {
+					errs <- "digest " + d.String() + ", want " + wants[i].String()
+					return
+				}
+				if err := validate.Layer(l); err != nil {
+					errs <- err.Error()
+				}
+			})
+		}
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
+	}
+	for i, p := range bins {
+		l, hit := cacheLayer(t, c, p, "app")
+		if !hit || digestOf(t, l) != wants[i] {
+			t.Errorf("%s after concurrent use: hit %v, digest %s", p, hit, digestOf(t, l))
+		}
+	}
+	leftovers, _ := filepath.Glob(filepath.Join(c.dir, "*", "*", ".tmp-*"))
+	more, _ := filepath.Glob(filepath.Join(c.dir, "*", "*", "*", ".tmp-*"))
+	if len(leftovers)+len(more) > 0 {
+		t.Errorf("temporary files left: %v %v", leftovers, more)
+	}
+}
+
+func TestCacheDir(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("the table lists the Linux locations (os.UserCacheDir differs elsewhere)")
+	}
+	for _, tc := range []struct {
+		env  map[string]string
+		want string
+	}{
+		{map[string]string{"XGO_CACHE": "/c", "XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/c"},
+		{map[string]string{"XGO_CACHE": "off", "HOME": "/h"}, ""},
+		{map[string]string{"XGO_CACHE": "OFF"}, ""},
+		{map[string]string{"XDG_CACHE_HOME": "/x", "HOME": "/h"}, "/x/xgo-build/layers"},
+		{map[string]string{"XDG_CACHE_HOME": "relative", "HOME": "/h"}, "/h/.cache/xgo-build/layers"},
+		{map[string]string{"HOME": "/h"}, "/h/.cache/xgo-build/layers"},
+		{map[string]string{}, ""},
+	} {
+		if got := cacheDir(envMap(tc.env)); got != tc.want {
+			t.Errorf("cacheDir(%v) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
+// The image and layout made from a cached layer are those made without the cache, and the
+// layout links the cached blob instead of writing it again.
+func TestCachedLayerImageAndLayout(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	spec := imageSpec{Platform: shim.Platform{OS: "linux", Arch: "amd64"}, Entrypoint: []string{"/app"}, Created: created}
+	var digests []v1.Hash
+	for _, cached := range []bool{false, true, true} {
+		l := mustLayer(t, bin, "app", created)
+		if cached {
+			l, _ = cacheLayer(t, c, bin, "app")
+		}
+		img, err := buildImage(empty.Image, l, spec)
+		if err != nil {
+			t.Fatal(err)
+		}
+		idx, err := buildIndex([]platformImage{{Platform: spec.Platform, Image: img}}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dir := filepath.Join(t.TempDir(), "oci")
+		if err := writeLayout(dir, idx); err != nil {
+			t.Fatal(err)
+		}
+		if err := validate.Index(readLayout(t, dir)); err != nil {
+			t.Fatalf("validate.Index: %v", err)
+		}
+		d, _ := idx.Digest()
+		digests = append(digests, d)
+		if cached {
+			ld := digestOf(t, l)
+			a, err1 := os.Stat(filepath.Join(dir, "blobs", "sha256", ld.Hex))
+			b, err2 := os.Stat(c.blobPath(ld))
+			if err1 != nil || err2 != nil || !os.SameFile(a, b) {
+				t.Errorf("layout blob is not a link of the cached one (%v, %v)", err1, err2)
+			}
+		}
+	}
+	if digests[0] != digests[1] || digests[1] != digests[2] {
+		t.Errorf("index digests %v: want one digest with and without the cache", digests)
+	}
+}
