@@ -45,6 +45,8 @@
 //	                       a duration such as 90s, or seconds; 0 turns retries off)
 //	SOURCE_DATE_EPOCH      timestamp of the images in seconds since 1970 (default: the HEAD
 //	                       commit time, else 0)
+//	XGO_CACHE              layer cache directory (default <user cache dir>/xgo-build/layers,
+//	                       e.g. ~/.cache/xgo-build/layers); off disables the cache
 //
 // Tags: when HEAD carries a git tag vX.Y.Z, the image is tagged X.Y.Z, X.Y, X and latest; a
 // prerelease tag vX.Y.Z-pre gives only X.Y.Z-pre; anything else (no tag, a tag that is not
@@ -55,6 +57,16 @@
 // SOURCE_DATE_EPOCH or the commit, so the same commit gives the same index digest on every run
 // and every machine with the same Go toolchain. Go stamps VCS information into binaries, and
 // it marks the tree as modified when dist/ is untracked: list dist/ in .gitignore.
+//
+// Layer cache: image and release keep the compressed layer of every binary in XGO_CACHE, keyed
+// by the binary's Go build ID (read from its first pages, not the whole file), its size, the
+// file name, the image time and the layer format. When go build leaves a binary as it was, its
+// layer is taken from the cache instead of being tarred and compressed again, and linked into
+// dist/oci. An entry is used only if its blob still has the recorded size and digest and the
+// binary the recorded size and modification time (or, when the file was written again, the
+// recorded SHA-256), so a changed binary is never served from it; a damaged or missing entry is
+// made again, never an error. Entries are written to temporary files and renamed into place,
+// so concurrent runs may share the cache. Removing the directory is always safe.
 //
 // Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
 // The dist directory holds a file named INCOMPLETE from the moment a target starts writing

@@ -36,7 +36,9 @@ func Binaries(ctx context.Context) error {
 // binaries; XGO_BASE (scratch, the default, or an image reference), XGO_INSECURE_REGISTRY (true
 // allows plain HTTP to a registry that is not on loopback), XGO_RETRY_TIMEOUT (how long a failing
 // registry request is retried; default 3m), SOURCE_DATE_EPOCH (the image time; default the HEAD
-// commit time). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
+// commit time), XGO_CACHE (the layer cache, reused while a binary is unchanged; default
+// <user cache dir>/xgo-build/layers; off disables it). Details: go doc
+// github.com/xgo-build/xgo-build/magefiles/release.
 func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
 }
@@ -47,7 +49,7 @@ func Image(ctx context.Context) error {
 // (comma-separated tags replacing the computed ones, or added to them with a leading +;
 // computed from a vX.Y.Z tag on HEAD: X.Y.Z, X.Y, X, latest), and those of image: XGO_MAIN,
 // XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_INSECURE_REGISTRY,
-// XGO_RETRY_TIMEOUT, SOURCE_DATE_EPOCH. Details: go doc
+// XGO_RETRY_TIMEOUT, SOURCE_DATE_EPOCH, XGO_CACHE. Details: go doc
 // github.com/xgo-build/xgo-build/magefiles/release.
 func Release(ctx context.Context) error {
 	return runTarget(ctx, stageRelease)
