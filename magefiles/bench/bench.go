@@ -11,6 +11,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/internal/tools"
 )
 
@@ -51,7 +52,7 @@ type bench struct {
 	qemu      string // qemu-aarch64-static
 	goroot    string // the linux-arm64 toolchain, runnable under qemu
 	ko        string
-	registry  *registry
+	registry  *registrytest.Registry
 	base      string // the base index, by digest
 }
 
@@ -72,7 +73,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 	defer os.RemoveAll(work)
 	defer func() {
 		if b.registry != nil {
-			b.registry.stop()
+			if err := b.registry.Close(); err != nil {
+				b.logf("%v", err)
+			}
 		}
 	}()
 	if err := b.prepare(ctx); err != nil {
@@ -189,13 +192,14 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 		b.version("ko", b.firstLine(ctx, b.ko, "version"))
-		if b.registry, err = startRegistry(ctx, reg, filepath.Join(b.work, "registry")); err != nil {
+		b.registry, err = registrytest.Run(ctx, registrytest.WithBinary(reg), registrytest.WithDir(filepath.Join(b.work, "registry")))
+		if err != nil {
+			return fmt.Errorf("starting the registry: %w", err)
+		}
+		if b.base, err = pushBase(ctx, b.registry.Host(), Platforms); err != nil {
 			return err
 		}
-		if b.base, err = pushBase(ctx, b.registry.Host, Platforms); err != nil {
-			return err
-		}
-		b.logf("registry on %s, base %s", b.registry.Host, b.base)
+		b.logf("registry on %s, base %s", b.registry.Host(), b.base)
 	}
 	return nil
 }

@@ -74,7 +74,7 @@ func (b *bench) release(ctx context.Context, program string) error {
 		order := []side{sides[(i+1)%2], sides[i%2]} // ours first in odd runs
 		for _, s := range order {
 			dir := b.fresh(program + "-release-" + s.name)
-			st := releaseState{dir: dir, repo: fmt.Sprintf("%s/%s-%s-%d", b.registry.Host, program, s.name, i)}
+			st := releaseState{dir: dir, repo: fmt.Sprintf("%s/%s-%s-%d", b.registry.Host(), program, s.name, i)}
 			states[s.name] = st
 			if err := measure(&cold, s, st, i); err != nil {
 				return err
