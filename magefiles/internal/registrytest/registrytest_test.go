@@ -40,18 +40,25 @@ func TestStartServesAndStops(t *testing.T) {
 	if r.URL() != "http://"+r.Host() {
 		t.Fatalf("URL() = %q", r.URL())
 	}
+	servesUntil(t, r, "Stop", r.Stop)
+}
+
+// servesUntil checks that r serves an empty catalog, that it no longer
+// answers once stop (named name) has run, and that a second stop does nothing.
+func servesUntil(t *testing.T, r *Registry, name string, stop func() error) {
+	t.Helper()
 	client := &http.Client{Transport: r.Transport()}
 	if code, body := get(t, client, r.URL()+"/v2/_catalog"); code != http.StatusOK || !strings.Contains(body, `"repositories":[]`) {
 		t.Fatalf("GET /v2/_catalog = %d %q, want 200 and an empty catalog", code, body)
 	}
-	if err := r.Stop(); err != nil {
+	if err := stop(); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := client.Get(r.URL() + "/v2/"); err == nil {
-		t.Fatal("registry still answers after Stop")
+		t.Fatalf("registry still answers after %s", name)
 	}
-	if err := r.Stop(); err != nil {
-		t.Fatalf("second Stop: %v", err)
+	if err := stop(); err != nil {
+		t.Fatalf("second %s: %v", name, err)
 	}
 }
 

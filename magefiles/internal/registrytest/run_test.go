@@ -44,21 +44,9 @@ func TestRunServesAndCloseRemovesItsDirectory(t *testing.T) {
 	if filepath.Dir(dir) != tmp {
 		t.Fatalf("StorageDir() = %q, want it in a new directory under %s", r.StorageDir(), tmp)
 	}
-	client := &http.Client{Transport: r.Transport()}
-	if code, body := get(t, client, r.URL()+"/v2/_catalog"); code != http.StatusOK || !strings.Contains(body, `"repositories":[]`) {
-		t.Fatalf("GET /v2/_catalog = %d %q, want 200 and an empty catalog", code, body)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := client.Get(r.URL() + "/v2/"); err == nil {
-		t.Fatal("registry still answers after Close")
-	}
+	servesUntil(t, r, "Close", r.Close)
 	if _, err := os.Stat(dir); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("after Close, stat %s: %v, want it removed", dir, err)
-	}
-	if err := r.Close(); err != nil {
-		t.Fatalf("second Close: %v", err)
 	}
 }
 
