@@ -261,13 +261,16 @@ func TestPushGivesUp(t *testing.T) {
 			if !strings.Contains(msg, "giving up on registry "+proxy.Host()+" after ") {
 				t.Fatalf("err = %v, want giving up on registry %s", err, proxy.Host())
 			}
-			i := strings.Index(msg, " attempts in ")
-			if i < 0 {
-				t.Fatalf("err = %v, want the time spent", err)
+			// The message says how many attempts were made and how long they took. How long
+			// is not asserted: the last attempt may end after the budget on a busy machine.
+			var attempts int
+			var spent string
+			i := strings.Index(msg, " after ")
+			if _, serr := fmt.Sscanf(msg[i+len(" after "):], "%d attempts in %s", &attempts, &spent); serr != nil || attempts < 2 {
+				t.Fatalf("err = %v, want the number of attempts (more than one) and the time spent", err)
 			}
-			f := strings.SplitN(msg[i+len(" attempts in "):], ":", 2)[0]
-			if d, perr := time.ParseDuration(f); perr != nil || d > timeout {
-				t.Fatalf("gave up after %q (%v), want at most the timeout %s", f, perr, timeout)
+			if _, perr := time.ParseDuration(strings.TrimSuffix(spent, ":")); perr != nil {
+				t.Fatalf("err = %v: time spent %q: %v", err, spent, perr)
 			}
 			found := false
 			for _, s := range tc.last {
