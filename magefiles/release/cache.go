@@ -196,6 +196,7 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 	if !intactBlob(blob, digest, e.Size) {
 		return nil, false
 	}
+	c.touch(c.entryPath(key), blob)
 	return &cachedLayer{path: blob, digest: digest, diffID: diffID, size: e.Size}, true
 }
 
@@ -412,4 +413,53 @@ func elfNoteBuildID(data []byte, bo interface{ Uint32([]byte) uint32 }) string {
 		return ""
 	}
 	return string(data[16 : 16+descSize])
+}
+
+// cacheMaxAge is how long an entry or blob stays in the cache unused before trim removes it.
+const cacheMaxAge = 5 * 24 * time.Hour
+
+// touchAge is how old a used file's modification time may get before touch renews it, so
+// that a hit costs no write most of the time.
+const touchAge = time.Hour
+
+// touch marks files as used now, for trim.
+func (layerCache) touch(paths ...string) {
+	now := time.Now()
+	for _, p := range paths {
+		if fi, err := os.Stat(p); err == nil && now.Sub(fi.ModTime()) > touchAge {
+			_ = os.Chtimes(p, now, now)
+		}
+	}
+}
+
+// trim removes the entries and blobs not used for cacheMaxAge, at most once in
+// cacheMaxAge/5 (it keeps the time of the last trim in the file "trimmed"). An entry whose
+// blob is gone is simply made again, so trim never breaks a concurrent run. Errors are
+// ignored: a cache that cannot be trimmed still works.
+func (c layerCache) trim(now time.Time) {
+	if c.dir == "" {
+		return
+	}
+	mark := filepath.Join(c.dir, "trimmed")
+	if fi, err := os.Stat(mark); err == nil && now.Sub(fi.ModTime()) < cacheMaxAge/5 {
+		return
+	}
+	if _, err := os.Stat(c.dir); err != nil {
+		return
+	}
+	for _, pattern := range []string{
+		filepath.Join(c.dir, "entries", "*", "*"),
+		filepath.Join(c.dir, "blobs", "sha256", "*"),
+	} {
+		files, _ := filepath.Glob(pattern)
+		for _, f := range files {
+			if fi, err := os.Lstat(f); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) > cacheMaxAge {
+				os.Remove(f)
+			}
+		}
+	}
+	if f, err := os.Create(mark); err == nil {
+		f.Close()
+		_ = os.Chtimes(mark, now, now)
+	}
 }

@@ -370,3 +370,43 @@ func TestCachedLayerImageAndLayout(t *testing.T) {
 		t.Errorf("index digests %v: want one digest with and without the cache", digests)
 	}
 }
+
+func TestLayerCacheTrim(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	dir := t.TempDir()
+	oldBin, newBin := filepath.Join(dir, "old"), filepath.Join(dir, "new")
+	fakeGoBinary(t, oldBin, "old/id", 1000, 1)
+	fakeGoBinary(t, newBin, "new/id", 1000, 2)
+	cacheLayer(t, c, oldBin, "app")
+	cacheLayer(t, c, newBin, "app")
+
+	// Everything is six days old; then the new binary is used again.
+	past := time.Now().Add(-6 * 24 * time.Hour)
+	for _, pattern := range []string{"entries/*/*", "blobs/sha256/*"} {
+		files, _ := filepath.Glob(filepath.Join(c.dir, pattern))
+		for _, f := range files {
+			if err := os.Chtimes(f, past, past); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if _, hit := cacheLayer(t, c, newBin, "app"); !hit {
+		t.Fatal("new binary: miss before the trim")
+	}
+	c.trim(time.Now())
+	if _, hit := cacheLayer(t, c, newBin, "app"); !hit {
+		t.Error("a layer used today was trimmed")
+	}
+	if _, hit := cacheLayer(t, c, oldBin, "app"); hit {
+		t.Error("a layer unused for six days was kept")
+	}
+	// The old one was made again; a second trim the same day does nothing.
+	files, _ := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*"))
+	for _, f := range files {
+		os.Chtimes(f, past, past)
+	}
+	c.trim(time.Now())
+	if _, hit := cacheLayer(t, c, oldBin, "app"); !hit {
+		t.Error("trim ran twice within a day")
+	}
+}

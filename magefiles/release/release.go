@@ -148,7 +148,9 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 	// Each image is made as soon as its binary is built, while the other builds run.
 	var asm *assembler
 	if last >= stageImage {
-		asm = startAssembly(ctx, cfg, targets, layerCache{dir: cacheDir(e.getenv)})
+		cache := layerCache{dir: cacheDir(e.getenv)}
+		defer cache.trim(time.Now())
+		asm = startAssembly(ctx, cfg, targets, cache)
 	}
 	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) {
 		fmt.Fprintln(e.out, progressLine(r))
