@@ -59,8 +59,8 @@
 // it marks the tree as modified when dist/ is untracked: list dist/ in .gitignore.
 //
 // Layer cache: image and release keep the compressed layer of every binary in XGO_CACHE, keyed
-// by the binary's Go build ID (read from its headers or first pages, not the whole file), its size, the
-// file name, the image time and the layer format. When go build leaves a binary as it was, its
+// by the binary's Go build ID (read from its headers or first pages, not the whole file), its
+// size, the file name, the image time and the layer format. When go build leaves a binary as it was, its
 // layer is taken from the cache instead of being tarred and compressed again, and linked into
 // dist/oci. An entry is used only if its blob still has the recorded size and digest and the
 // binary the recorded size and modification time (or, when the file was written again, the
