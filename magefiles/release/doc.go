@@ -60,14 +60,14 @@
 //
 // Layer cache: image and release keep the compressed layer of every binary in XGO_CACHE, keyed
 // by the binary's Go build ID (read from its headers or first pages, not the whole file), its
-// size, the file name, the image time and the layer format. When go build leaves a binary as it was, its
-// layer is taken from the cache instead of being tarred and compressed again, and linked into
-// dist/oci. An entry is used only if its blob still has the recorded size and digest and the
-// binary the recorded size and modification time (or, when the file was written again, the
-// recorded SHA-256), so a changed binary is never served from it; a damaged or missing entry is
-// made again, never an error. Entries are written to temporary files and renamed into place,
-// so concurrent runs may share the cache. Entries unused for five days are removed (checked at
-// most once a day); removing the directory is always safe.
+// size, the file name, the image time and the layer format. When go build leaves a binary as
+// it was, its layer is taken from the cache instead of being tarred and compressed again, and
+// linked into dist/oci. An entry is used only if its blob still has the recorded size and
+// digest and the binary the recorded size and modification time (or, when the file was written
+// again, the recorded SHA-256), so a changed binary is never served from it; a damaged or
+// missing entry is made again, never an error. Entries are written to temporary files and
+// renamed into place, so concurrent runs may share the cache. Entries unused for five days are
+// removed (checked at most once a day); removing the directory is always safe.
 //
 // Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
 // The dist directory holds a file named INCOMPLETE from the moment a target starts writing
