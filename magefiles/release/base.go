@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -168,7 +169,10 @@ func (b baseImage) imageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
 	if !ok {
 		have := make([]string, 0, len(es))
 		for _, e := range es {
-			have = append(have, e.platform.String())
+			// arm64 and arm64/v8 entries are one platform once normalised: list it once.
+			if s := e.platform.String(); !slices.Contains(have, s) {
+				have = append(have, s)
+			}
 		}
 		list := strings.Join(have, ", ")
 		if list == "" {

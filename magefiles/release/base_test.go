@@ -226,3 +226,20 @@ func platformStrings(ps []shim.Platform) string {
 	}
 	return strings.Join(s, ",")
 }
+
+// TestImageForListsPlatformsOnce checks that a base with entries that normalise
+// to the same platform (arm64 and arm64/v8) names it once when a platform is missing.
+func TestImageForListsPlatformsOnce(t *testing.T) {
+	var adds []mutate.IndexAddendum
+	for _, p := range []v1.Platform{
+		{OS: "linux", Architecture: "arm64"},
+		{OS: "linux", Architecture: "arm64", Variant: "v8"},
+	} {
+		adds = append(adds, mutate.IndexAddendum{Add: platformImageFor(t, p), Descriptor: v1.Descriptor{Platform: &p}})
+	}
+	b := baseImage{Name: "registry.example/base:1", index: mutate.AppendManifests(empty.Index, adds...)}
+	_, _, err := b.imageFor(mustPlatform(t, "linux/s390x"))
+	if err == nil || !strings.HasSuffix(err.Error(), "(it has: linux/arm64)") {
+		t.Fatalf("err = %v, want the base's platforms listed once: (it has: linux/arm64)", err)
+	}
+}
