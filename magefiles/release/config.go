@@ -313,9 +313,11 @@ func findMain(ctx context.Context, dir, value string) (string, error) {
 	return p.ImportPath, nil
 }
 
-// goList runs `go list -e -json` for one pattern in dir.
+// goList runs `go list -e -find -json` for one pattern in dir. -find identifies the packages
+// without loading their dependencies: the name and import path are all the release needs
+// before it builds, and go build reports a broken import itself.
 func goList(ctx context.Context, dir, pattern string) ([]listedPackage, error) {
-	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-json=ImportPath,Name,Error", pattern)
+	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-find", "-json=ImportPath,Name,Error", pattern)
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
