@@ -36,6 +36,9 @@ type buildResult struct {
 	Path     string        // absolute path of the binary
 	Size     int64         // bytes
 	Duration time.Duration // wall time of go build
+	// CPU is the user and system time of go build and of the compiler and linker processes
+	// it ran: the compile work itself.
+	CPU time.Duration
 }
 
 // buildJob is one planned go build.
@@ -137,7 +140,8 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 	if err != nil {
 		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
 	}
-	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed}, nil
+	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
+	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu}, nil
 }
 
 // platformDir is the directory name of a platform's binary: os_arch[_variant].

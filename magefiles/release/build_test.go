@@ -85,8 +85,8 @@ func TestBuildAll(t *testing.T) {
 			t.Errorf("%s: path %s, want %s", r.Platform, r.Path, want)
 		}
 		fi, err := os.Stat(r.Path)
-		if err != nil || fi.Size() != r.Size || r.Size < 100_000 || r.Duration <= 0 {
-			t.Errorf("%s: size %d, duration %v; file %v, %v", r.Platform, r.Size, r.Duration, fi, err)
+		if err != nil || fi.Size() != r.Size || r.Size < 100_000 || r.Duration <= 0 || r.CPU <= 0 {
+			t.Errorf("%s: size %d, duration %v, CPU %v; file %v, %v", r.Platform, r.Size, r.Duration, r.CPU, fi, err)
 		}
 		info := goVersionM(t, r.Path)
 		for _, w := range wantInfo[i] {

@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"time"
 
@@ -169,7 +170,7 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 		for i, b := range builds {
 			rows[i] = newPlatformReport(cfg.Dist, b, "")
 		}
-		return writeSummary(e.out, rows, time.Since(start))
+		return writeSummary(e.out, rows, time.Since(start), runtime.NumCPU())
 	}
 
 	images, err := asm.wait()
@@ -197,7 +198,7 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 		rows[i] = newPlatformReport(cfg.Dist, b, d.String())
 	}
 	if last == stageImage {
-		if err := writeSummary(e.out, rows, time.Since(start)); err != nil {
+		if err := writeSummary(e.out, rows, time.Since(start), runtime.NumCPU()); err != nil {
 			return err
 		}
 		_, err := fmt.Fprintf(e.out, "wrote the OCI image layout %s: index %s\n", layoutDir, digest)
@@ -242,14 +243,17 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, layoutDi
 		BlobsSkipped:  res.BlobsSkipped,
 		BytesUploaded: res.BytesUploaded,
 		BytesSkipped:  res.BytesSkipped,
+		Cores:         runtime.NumCPU(),
 	}
 	if base.Digest != (v1.Hash{}) {
 		rep.BaseDigest = base.Digest.String()
 	}
+	wall := time.Since(start)
+	rep.Seconds = wall.Round(time.Millisecond).Seconds()
 	if err := writeReport(reportPath, rep); err != nil {
 		return err
 	}
-	if err := writeSummary(e.out, rows, time.Since(start)); err != nil {
+	if err := writeSummary(e.out, rows, wall, rep.Cores); err != nil {
 		return err
 	}
 	fmt.Fprintf(e.out, "uploaded %d blobs (%s), skipped %d the registry had (%s); tags: %s\n",

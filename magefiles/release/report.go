@@ -18,6 +18,9 @@ type platformReport struct {
 	Binary       string  `json:"binary"` // path relative to the dist directory
 	Size         int64   `json:"binary_size"`
 	BuildSeconds float64 `json:"build_seconds"`
+	// BuildCPUSeconds is the CPU time (user and system) of the platform's go build, its
+	// compiler and linker processes included.
+	BuildCPUSeconds float64 `json:"build_cpu_seconds"`
 }
 
 // releaseReport is the content of dist/release.json, written after a successful push.
@@ -36,6 +39,10 @@ type releaseReport struct {
 	BlobsSkipped  int              `json:"blobs_skipped"`
 	BytesUploaded int64            `json:"bytes_uploaded"`
 	BytesSkipped  int64            `json:"bytes_skipped"`
+	// Seconds is the wall time of the whole run, from reading the configuration to the push
+	// of the last tag; Cores is the number of CPUs the builds shared.
+	Seconds float64 `json:"seconds"`
+	Cores   int     `json:"cores"`
 }
 
 // newPlatformReport describes one built binary, and its image manifest when there is one.
@@ -45,11 +52,12 @@ func newPlatformReport(dist string, r buildResult, manifest string) platformRepo
 		rel = r.Path
 	}
 	return platformReport{
-		Platform:     r.Platform.String(),
-		Manifest:     manifest,
-		Binary:       filepath.ToSlash(rel),
-		Size:         r.Size,
-		BuildSeconds: r.Duration.Round(time.Millisecond).Seconds(),
+		Platform:        r.Platform.String(),
+		Manifest:        manifest,
+		Binary:          filepath.ToSlash(rel),
+		Size:            r.Size,
+		BuildSeconds:    r.Duration.Round(time.Millisecond).Seconds(),
+		BuildCPUSeconds: r.CPU.Round(time.Millisecond).Seconds(),
 	}
 }
 
@@ -72,8 +80,10 @@ func formatSize(n int64) string {
 	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTP"[exp])
 }
 
-// writeSummary prints the table of platforms, and the total build time against wall time.
-func writeSummary(w io.Writer, rows []platformReport, wall time.Duration) error {
+// writeSummary prints the table of platforms, the total build time against wall time, and the
+// compile work (the CPU time of the go builds spread over cores) against wall time: a run that
+// wastes nothing takes little longer than its compile work.
+func writeSummary(w io.Writer, rows []platformReport, wall time.Duration, cores int) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	withManifest := len(rows) > 0 && rows[0].Manifest != ""
 	header := "PLATFORM\tBUILD\tSIZE\t"
@@ -81,7 +91,7 @@ func writeSummary(w io.Writer, rows []platformReport, wall time.Duration) error 
 		header += "MANIFEST\t"
 	}
 	fmt.Fprintln(tw, header)
-	var sum float64
+	var sum, cpu float64
 	var size int64
 	for _, r := range rows {
 		line := fmt.Sprintf("%s\t%.1fs\t%s\t", r.Platform, r.BuildSeconds, formatSize(r.Size))
@@ -90,13 +100,27 @@ func writeSummary(w io.Writer, rows []platformReport, wall time.Duration) error 
 		}
 		fmt.Fprintln(tw, line)
 		sum += r.BuildSeconds
+		cpu += r.BuildCPUSeconds
 		size += r.Size
 	}
 	fmt.Fprintf(tw, "%d platforms\t%.1fs\t%s\t\n", len(rows), sum, formatSize(size))
 	if err := tw.Flush(); err != nil {
 		return err
 	}
-	_, err := fmt.Fprintf(w, "builds took %.1fs in sum, the whole run %.1fs\n", sum, wall.Seconds())
+	if _, err := fmt.Fprintf(w, "builds took %.1fs in sum, the whole run %.1fs\n", sum, wall.Seconds()); err != nil {
+		return err
+	}
+	cores = max(cores, 1)
+	work := cpu / float64(cores)
+	unit := "cores"
+	if cores == 1 {
+		unit = "core"
+	}
+	line := fmt.Sprintf("compile work: %.1fs of go build CPU time, %.1fs over %d %s", cpu, work, cores, unit)
+	if work > 0 {
+		line += fmt.Sprintf("; the whole run took %.2fx that", wall.Seconds()/work)
+	}
+	_, err := fmt.Fprintln(w, line)
 	return err
 }
 

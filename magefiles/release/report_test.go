@@ -22,18 +22,19 @@ func TestFormatSize(t *testing.T) {
 
 func TestWriteSummary(t *testing.T) {
 	rows := []platformReport{
-		{Platform: "linux/amd64", Manifest: "sha256:0123456789abcdef0123", Size: 2 << 20, BuildSeconds: 1.25},
-		{Platform: "linux/arm/v7", Manifest: "sha256:fedcba9876543210fedc", Size: 1 << 20, BuildSeconds: 2.5},
+		{Platform: "linux/amd64", Manifest: "sha256:0123456789abcdef0123", Size: 2 << 20, BuildSeconds: 1.25, BuildCPUSeconds: 2.0},
+		{Platform: "linux/arm/v7", Manifest: "sha256:fedcba9876543210fedc", Size: 1 << 20, BuildSeconds: 2.5, BuildCPUSeconds: 4.0},
 	}
 	var b strings.Builder
-	if err := writeSummary(&b, rows, 3*time.Second); err != nil {
+	if err := writeSummary(&b, rows, 3300*time.Millisecond, 2); err != nil {
 		t.Fatal(err)
 	}
 	want := `   PLATFORM  BUILD     SIZE             MANIFEST
 linux/amd64   1.2s  2.0 MiB  sha256:0123456789ab
 linux/arm/v7   2.5s  1.0 MiB  sha256:fedcba987654
 2 platforms   3.8s  3.0 MiB
-builds took 3.8s in sum, the whole run 3.0s
+builds took 3.8s in sum, the whole run 3.3s
+compile work: 6.0s of go build CPU time, 3.0s over 2 cores; the whole run took 1.10x that
 `
 	got := b.String()
 	// Compare the words of each line; column padding is tabwriter's.
@@ -48,18 +49,23 @@ builds took 3.8s in sum, the whole run 3.0s
 	}
 	b.Reset()
 	rows[0].Manifest, rows[1].Manifest = "", ""
-	if err := writeSummary(&b, rows, time.Second); err != nil {
+	rows[0].BuildCPUSeconds, rows[1].BuildCPUSeconds = 0, 0
+	if err := writeSummary(&b, rows, time.Second, 0); err != nil {
 		t.Fatal(err)
 	}
 	if strings.Contains(b.String(), "MANIFEST") {
 		t.Errorf("binaries summary has a manifest column:\n%s", b.String())
+	}
+	if !strings.Contains(b.String(), "compile work: 0.0s of go build CPU time, 0.0s over 1 core\n") {
+		t.Errorf("summary without CPU time:\n%s", b.String())
 	}
 }
 
 func TestWriteReport(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "dist", "release.json")
 	r := releaseReport{Repository: "r.example/app", Digest: "sha256:ab", Tags: []string{"latest"},
-		Platforms: []platformReport{{Platform: "linux/amd64", Binary: "bin/linux_amd64/app", Size: 3, BuildSeconds: 0.5}}}
+		Platforms: []platformReport{{Platform: "linux/amd64", Binary: "bin/linux_amd64/app", Size: 3, BuildSeconds: 0.5, BuildCPUSeconds: 0.75}},
+		Seconds:   1.5, Cores: 2}
 	if err := writeReport(path, r); err != nil {
 		t.Fatal(err)
 	}
@@ -72,7 +78,8 @@ func TestWriteReport(t *testing.T) {
 		t.Fatal(err)
 	}
 	p := back["platforms"].([]any)[0].(map[string]any)
-	if back["digest"] != "sha256:ab" || p["binary_size"] != 3.0 || p["build_seconds"] != 0.5 || p["platform"] != "linux/amd64" {
+	if back["digest"] != "sha256:ab" || p["binary_size"] != 3.0 || p["build_seconds"] != 0.5 || p["platform"] != "linux/amd64" ||
+		p["build_cpu_seconds"] != 0.75 || back["seconds"] != 1.5 || back["cores"] != 2.0 {
 		t.Errorf("release.json = %s", data)
 	}
 	entries, err := os.ReadDir(filepath.Dir(path))
