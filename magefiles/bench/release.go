@@ -61,6 +61,13 @@ func (b *bench) release(ctx context.Context, program string) error {
 			return fmt.Errorf("%s, %s: %w", c.Name, s.cold.Tool, err)
 		}
 		sample.Digest, sample.Iterated = digest, i
+		if s.name == "xgo" {
+			w, err := readCompileWork(filepath.Join(st.dir, "dist", "release.json"))
+			if err != nil {
+				return fmt.Errorf("%s, %s: %w", c.Name, s.cold.Tool, err)
+			}
+			sample.Compile = &w
+		}
 		target := s.cold
 		if c == &warm {
 			target = s.warm

@@ -12,6 +12,8 @@ type Sample struct {
 	MaxRSS   int64   `json:"max_rss_bytes"`
 	Digest   string  `json:"digest,omitempty"` // the pushed index, for the release cases
 	Iterated int     `json:"iteration"`        // 1-based run number within its case
+	// Compile is the go builds' work as the release run reported it (ours, release cases).
+	Compile *CompileWork `json:"compile,omitempty"`
 }
 
 // Summary condenses the samples of one side of a case.
