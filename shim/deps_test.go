@@ -1,6 +1,7 @@
 package shim
 
 import (
+	"os"
 	"os/exec"
 	"strings"
 	"testing"
@@ -46,6 +47,29 @@ func TestCommandDependencies(t *testing.T) {
 	for dep, seen := range required {
 		if !seen {
 			t.Errorf("go list -deps does not list %s: the check above proves nothing", dep)
+		}
+	}
+}
+
+// TestNoInitWork keeps package shim from doing work when xgo-build starts: its tables are
+// static data, so the runtime's init trace shows no allocation for the package (or no line
+// at all, when the package has nothing to initialise).
+func TestNoInitWork(t *testing.T) {
+	shim := shimBinary(t)
+	cmd := exec.Command(shim, "--xgo-version")
+	cmd.Env = withEnv(os.Environ(), []string{"GODEBUG=inittrace=1"})
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("xgo-build --xgo-version: %v\n%s", err, stderr.String())
+	}
+	if !strings.Contains(stderr.String(), "init runtime @") {
+		t.Fatalf("GODEBUG=inittrace=1 printed no init trace:\n%s", stderr.String())
+	}
+	const prefix = "init github.com/xgo-build/xgo-build/shim @"
+	for _, line := range strings.Split(stderr.String(), "\n") {
+		if strings.HasPrefix(line, prefix) && !strings.HasSuffix(line, " 0 bytes, 0 allocs") {
+			t.Errorf("package shim allocates at init: %s", line)
 		}
 	}
 }

@@ -51,7 +51,7 @@ func Vars(p Platform, getenv func(string) string) ([]string, error) {
 		}
 	}
 	vars := []string{"GOOS=" + p.OS, "GOARCH=" + p.Arch}
-	if a, ok := archTable[p.Arch]; ok {
+	if a, ok := variantsOf(p.Arch); ok {
 		value, err := variantValue(a, p, getenv(a.env))
 		if err != nil {
 			return nil, err

@@ -13,41 +13,93 @@ type Platform struct {
 	Variant string // the canonical variant, or "" for the arch's default level
 }
 
-// ports lists the os/arch pairs of `go tool dist list` for Go 1.26.
-var ports = map[string][]string{
-	"aix":       {"ppc64"},
-	"android":   {"386", "amd64", "arm", "arm64"},
-	"darwin":    {"amd64", "arm64"},
-	"dragonfly": {"amd64"},
-	"freebsd":   {"386", "amd64", "arm", "arm64"},
-	"illumos":   {"amd64"},
-	"ios":       {"amd64", "arm64"},
-	"js":        {"wasm"},
-	"linux": {"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le",
-		"mipsle", "ppc64", "ppc64le", "riscv64", "s390x"},
-	"netbsd":  {"386", "amd64", "arm", "arm64"},
-	"openbsd": {"386", "amd64", "arm", "arm64", "ppc64", "riscv64"},
-	"plan9":   {"386", "amd64", "arm"},
-	"solaris": {"amd64"},
-	"wasip1":  {"wasm"},
-	"windows": {"386", "amd64", "arm64"},
+// A port is one GOOS with the GOARCH values Go supports for it.
+type port struct {
+	os     string
+	arches []string
+}
+
+// portTable lists the os/arch pairs of `go tool dist list` for Go 1.26, sorted by os. It is
+// static data, like every table of the package: the shim does no work at start-up.
+var portTable = [...]port{
+	{"aix", []string{"ppc64"}},
+	{"android", []string{"386", "amd64", "arm", "arm64"}},
+	{"darwin", []string{"amd64", "arm64"}},
+	{"dragonfly", []string{"amd64"}},
+	{"freebsd", []string{"386", "amd64", "arm", "arm64"}},
+	{"illumos", []string{"amd64"}},
+	{"ios", []string{"amd64", "arm64"}},
+	{"js", []string{"wasm"}},
+	{"linux", []string{"386", "amd64", "arm", "arm64", "loong64", "mips", "mips64", "mips64le",
+		"mipsle", "ppc64", "ppc64le", "riscv64", "s390x"}},
+	{"netbsd", []string{"386", "amd64", "arm", "arm64"}},
+	{"openbsd", []string{"386", "amd64", "arm", "arm64", "ppc64", "riscv64"}},
+	{"plan9", []string{"386", "amd64", "arm"}},
+	{"solaris", []string{"amd64"}},
+	{"wasip1", []string{"wasm"}},
+	{"windows", []string{"386", "amd64", "arm64"}},
+}
+
+// ports yields each GOOS of the port table with its GOARCH values, in the table's order.
+func ports(yield func(os string, arches []string) bool) {
+	for _, p := range portTable {
+		if !yield(p.os, p.arches) {
+			return
+		}
+	}
+}
+
+// portArches returns the GOARCH values of os, and whether os is a GOOS at all.
+func portArches(os string) ([]string, bool) {
+	for _, p := range portTable {
+		if p.os == os {
+			return p.arches, true
+		}
+	}
+	return nil, false
+}
+
+// osNames returns every GOOS of the port table, sorted.
+func osNames() []string {
+	names := make([]string, len(portTable))
+	for i, p := range portTable {
+		names[i] = p.os
+	}
+	sort.Strings(names)
+	return names
+}
+
+// An alias is a name containerd normalises and the platform parts it stands for.
+type alias struct {
+	name string
+	to   Platform
 }
 
 // osAliases are the operating system names containerd normalises.
-var osAliases = map[string]string{
-	"macos": "darwin",
-	"wasi":  "wasip1",
+var osAliases = [...]alias{
+	{"macos", Platform{OS: "darwin"}},
+	{"wasi", Platform{OS: "wasip1"}},
 }
 
 // archAliases are the architecture names containerd normalises; some imply a variant.
-var archAliases = map[string]Platform{
-	"x86_64":  {Arch: "amd64"},
-	"x86-64":  {Arch: "amd64"},
-	"aarch64": {Arch: "arm64"},
-	"i386":    {Arch: "386"},
-	"i686":    {Arch: "386"},
-	"armhf":   {Arch: "arm", Variant: "v7"},
-	"armel":   {Arch: "arm", Variant: "v6"},
+var archAliases = [...]alias{
+	{"x86_64", Platform{Arch: "amd64"}},
+	{"x86-64", Platform{Arch: "amd64"}},
+	{"aarch64", Platform{Arch: "arm64"}},
+	{"i386", Platform{Arch: "386"}},
+	{"i686", Platform{Arch: "386"}},
+	{"armhf", Platform{Arch: "arm", Variant: "v7"}},
+	{"armel", Platform{Arch: "arm", Variant: "v6"}},
+}
+
+// lookupAlias returns what name stands for in aliases, and whether it is one of them.
+func lookupAlias(aliases []alias, name string) (Platform, bool) {
+	for _, a := range aliases {
+		if a.name == name {
+			return a.to, true
+		}
+	}
+	return Platform{}, false
 }
 
 // ParseError reports a platform string that cannot be parsed.
@@ -80,16 +132,16 @@ func Parse(s string) (Platform, error) {
 		}
 	}
 	p := Platform{OS: parts[0], Arch: parts[1]}
-	if os, ok := osAliases[p.OS]; ok {
-		p.OS = os
+	if a, ok := lookupAlias(osAliases[:], p.OS); ok {
+		p.OS = a.OS
 	}
 	var implied string
-	if a, ok := archAliases[p.Arch]; ok {
+	if a, ok := lookupAlias(archAliases[:], p.Arch); ok {
 		p.Arch, implied = a.Arch, a.Variant
 	}
-	arches, ok := ports[p.OS]
+	arches, ok := portArches(p.OS)
 	if !ok {
-		return fail("unknown os %q: must be %s", parts[0], joinOr(sortedKeys(ports)))
+		return fail("unknown os %q: must be %s", parts[0], joinOr(osNames()))
 	}
 	if !knownArch(p.Arch) {
 		return fail("unknown arch %q: must be %s", parts[1], joinOr(allArches()))
@@ -101,12 +153,12 @@ func Parse(s string) (Platform, error) {
 	if len(parts) == 3 {
 		given = parts[2]
 		if implied != "" {
-			if a := archTable[p.Arch]; a.spelledAs(given) != implied {
+			if a, _ := variantsOf(p.Arch); a.spelledAs(given) != implied {
 				return fail("%s means %s/%s but the variant is %s", parts[1], p.Arch, implied, given)
 			}
 		}
 	}
-	a, ok := archTable[p.Arch]
+	a, ok := variantsOf(p.Arch)
 	if !ok {
 		if given != "" {
 			return fail("%s has no variants", p.Arch)
@@ -139,7 +191,7 @@ func (p Platform) String() string {
 
 // VariantVar returns the name of the arch's sub-architecture variable, or "" if it has none.
 func (p Platform) VariantVar() string {
-	if a, ok := archTable[p.Arch]; ok {
+	if a, ok := variantsOf(p.Arch); ok {
 		return a.env
 	}
 	return ""
@@ -148,7 +200,7 @@ func (p Platform) VariantVar() string {
 // VariantValue returns the value of the arch's sub-architecture variable for p, the default
 // level when p names none, or "" when the arch has no such variable.
 func (p Platform) VariantValue() string {
-	if a, ok := archTable[p.Arch]; ok {
+	if a, ok := variantsOf(p.Arch); ok {
 		return a.value(p.Variant)
 	}
 	return ""
@@ -159,7 +211,7 @@ func Platforms() []Platform {
 	var all []Platform
 	for os, arches := range ports {
 		for _, arch := range arches {
-			a, ok := archTable[arch]
+			a, ok := variantsOf(arch)
 			if !ok {
 				all = append(all, Platform{OS: os, Arch: arch})
 				continue
@@ -184,8 +236,9 @@ func (p Platform) less(q Platform) bool {
 	return variantRank(p) < variantRank(q)
 }
 
+// variantRank returns the position of p's variant in its arch's variants, -1 if none.
 func variantRank(p Platform) int {
-	if a, ok := archTable[p.Arch]; ok {
+	if a, ok := variantsOf(p.Arch); ok {
 		for i, v := range a.variants {
 			if v.name == p.Variant {
 				return i
@@ -195,6 +248,7 @@ func variantRank(p Platform) int {
 	return -1
 }
 
+// knownArch reports whether arch is the GOARCH of some port.
 func knownArch(arch string) bool {
 	for _, arches := range ports {
 		if contains(arches, arch) {
@@ -204,21 +258,16 @@ func knownArch(arch string) bool {
 	return false
 }
 
+// allArches returns every GOARCH of the port table once, sorted.
 func allArches() []string {
-	seen := map[string]bool{}
+	var all []string
 	for _, arches := range ports {
 		for _, a := range arches {
-			seen[a] = true
+			if !contains(all, a) {
+				all = append(all, a)
+			}
 		}
 	}
-	return sortedKeys(seen)
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
+	sort.Strings(all)
+	return all
 }

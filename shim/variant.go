@@ -12,80 +12,83 @@ type variant struct {
 	value string // value of the arch's variable
 }
 
-// An archVariants describes the sub-architecture variable of one GOARCH.
+// A spelling is one more way to write a canonical variant name in a platform string.
+type spelling struct {
+	as   string // the spelling, lower case
+	name string // the canonical variant name it stands for
+}
+
+// An archVariants describes the sub-architecture variable of one GOARCH, or of a family of
+// them that share it (mips and mipsle).
 type archVariants struct {
-	env      string            // the variable: GOARM, GOAMD64, ...
-	variants []variant         // in order; variants[0] is the default unless def says otherwise
-	def      string            // canonical name of the default variant
-	spelled  map[string]string // every accepted spelling (lower case) -> canonical name
-	suffixes []string          // suffixes go accepts after the value (",softfloat", ",lse")
+	arches    []string   // the GOARCH values whose variable this is
+	env       string     // the variable: GOARM, GOAMD64, ...
+	variants  []variant  // in order; variants[0] is the default unless def says otherwise
+	def       string     // canonical name of the default variant
+	spellings []spelling // accepted spellings besides the variants' own names
+	suffixes  []string   // suffixes go accepts after the value (",softfloat", ",lse")
 }
 
 // archTable is the one table of sub-architecture variables: the platform parser, the
-// environment mapping, the verifier and the documentation all read it.
-var archTable = map[string]*archVariants{
-	"amd64": newArch("GOAMD64", "", nil,
-		variant{"", "v1"}, variant{"v2", "v2"}, variant{"v3", "v3"}, variant{"v4", "v4"}).
-		spell("v1", ""),
-	"arm": newArch("GOARM", "v7", []string{",softfloat", ",hardfloat"},
-		variant{"v5", "5"}, variant{"v6", "6"}, variant{"v7", "7"}).
-		spell("v8", "v7").spell("5", "v5").spell("6", "v6").spell("7", "v7"),
-	"arm64": newArch("GOARM64", "", []string{",lse", ",crypto"},
-		variant{"", "v8.0"},
-		variant{"v8.1", "v8.1"}, variant{"v8.2", "v8.2"}, variant{"v8.3", "v8.3"},
-		variant{"v8.4", "v8.4"}, variant{"v8.5", "v8.5"}, variant{"v8.6", "v8.6"},
-		variant{"v8.7", "v8.7"}, variant{"v8.8", "v8.8"}, variant{"v8.9", "v8.9"},
-		variant{"v9.0", "v9.0"}, variant{"v9.1", "v9.1"}, variant{"v9.2", "v9.2"},
-		variant{"v9.3", "v9.3"}, variant{"v9.4", "v9.4"}, variant{"v9.5", "v9.5"}).
-		spell("v8", "").spell("v8.0", "").spell("v9", "v9.0"),
-	"386": newArch("GO386", "", nil,
-		variant{"", "sse2"}, variant{"softfloat", "softfloat"}).spell("sse2", ""),
-	"mips":     mipsArch("GOMIPS"),
-	"mipsle":   mipsArch("GOMIPS"),
-	"mips64":   mipsArch("GOMIPS64"),
-	"mips64le": mipsArch("GOMIPS64"),
-	"ppc64":    ppcArch(),
-	"ppc64le":  ppcArch(),
-	"riscv64": newArch("GORISCV64", "", nil,
-		variant{"", "rva20u64"}, variant{"rva22u64", "rva22u64"}, variant{"rva23u64", "rva23u64"}).
-		spell("rva20u64", ""),
+// environment mapping, the verifier and the documentation all read it. It is static data
+// (no maps, no calls), so reading it costs the shim nothing at start-up.
+var archTable = [...]archVariants{
+	{arches: []string{"amd64"}, env: "GOAMD64",
+		variants:  []variant{{"", "v1"}, {"v2", "v2"}, {"v3", "v3"}, {"v4", "v4"}},
+		spellings: []spelling{{"v1", ""}}},
+	{arches: []string{"arm"}, env: "GOARM", def: "v7", suffixes: []string{",softfloat", ",hardfloat"},
+		variants:  []variant{{"v5", "5"}, {"v6", "6"}, {"v7", "7"}},
+		spellings: []spelling{{"v8", "v7"}, {"5", "v5"}, {"6", "v6"}, {"7", "v7"}}},
+	{arches: []string{"arm64"}, env: "GOARM64", suffixes: []string{",lse", ",crypto"},
+		variants: []variant{{"", "v8.0"},
+			{"v8.1", "v8.1"}, {"v8.2", "v8.2"}, {"v8.3", "v8.3"},
+			{"v8.4", "v8.4"}, {"v8.5", "v8.5"}, {"v8.6", "v8.6"},
+			{"v8.7", "v8.7"}, {"v8.8", "v8.8"}, {"v8.9", "v8.9"},
+			{"v9.0", "v9.0"}, {"v9.1", "v9.1"}, {"v9.2", "v9.2"},
+			{"v9.3", "v9.3"}, {"v9.4", "v9.4"}, {"v9.5", "v9.5"}},
+		spellings: []spelling{{"v8", ""}, {"v8.0", ""}, {"v9", "v9.0"}}},
+	{arches: []string{"386"}, env: "GO386",
+		variants:  []variant{{"", "sse2"}, {"softfloat", "softfloat"}},
+		spellings: []spelling{{"sse2", ""}}},
+	{arches: []string{"mips", "mipsle"}, env: "GOMIPS",
+		variants:  []variant{{"", "hardfloat"}, {"softfloat", "softfloat"}},
+		spellings: []spelling{{"hardfloat", ""}}},
+	{arches: []string{"mips64", "mips64le"}, env: "GOMIPS64",
+		variants:  []variant{{"", "hardfloat"}, {"softfloat", "softfloat"}},
+		spellings: []spelling{{"hardfloat", ""}}},
+	{arches: []string{"ppc64", "ppc64le"}, env: "GOPPC64",
+		variants:  []variant{{"", "power8"}, {"power9", "power9"}, {"power10", "power10"}},
+		spellings: []spelling{{"power8", ""}}},
+	{arches: []string{"riscv64"}, env: "GORISCV64",
+		variants:  []variant{{"", "rva20u64"}, {"rva22u64", "rva22u64"}, {"rva23u64", "rva23u64"}},
+		spellings: []spelling{{"rva20u64", ""}}},
 }
 
-func mipsArch(env string) *archVariants {
-	return newArch(env, "", nil, variant{"", "hardfloat"}, variant{"softfloat", "softfloat"}).
-		spell("hardfloat", "")
-}
-
-func ppcArch() *archVariants {
-	return newArch("GOPPC64", "", nil,
-		variant{"", "power8"}, variant{"power9", "power9"}, variant{"power10", "power10"}).
-		spell("power8", "")
-}
-
-func newArch(env, def string, suffixes []string, vs ...variant) *archVariants {
-	a := &archVariants{env: env, variants: vs, def: def, spelled: map[string]string{}, suffixes: suffixes}
-	for _, v := range vs {
-		if v.name != "" {
-			a.spell(v.name, v.name)
+// variantsOf returns the sub-architecture variable of arch from archTable, and whether arch
+// has one.
+func variantsOf(arch string) (*archVariants, bool) {
+	for i := range archTable {
+		if contains(archTable[i].arches, arch) {
+			return &archTable[i], true
 		}
 	}
-	return a
-}
-
-// spell accepts s as a spelling of the canonical variant name.
-func (a *archVariants) spell(s, name string) *archVariants {
-	a.spelled[s] = name
-	return a
+	return nil, false
 }
 
 // validSpellings lists the accepted spellings for error messages, in the variants' order. It
 // is computed only when an error needs it: the table is read at every start of the shim.
 func (a *archVariants) validSpellings() string {
 	var names []string
-	for sp := range a.spelled {
-		if isDocumentedSpelling(sp) {
-			names = append(names, sp)
+	add := func(s string) {
+		if isDocumentedSpelling(s) && !contains(names, s) {
+			names = append(names, s)
 		}
+	}
+	for _, v := range a.variants {
+		add(v.name)
+	}
+	for _, sp := range a.spellings {
+		add(sp.as)
 	}
 	sortSpellings(names, a)
 	return joinOr(names)
@@ -101,8 +104,9 @@ func isDocumentedSpelling(s string) bool {
 // shorter first (v8 before v8.0, v9 before v9.0).
 func sortSpellings(names []string, a *archVariants) {
 	rank := func(s string) int {
+		name, _ := a.canonical(s)
 		for i, v := range a.variants {
-			if a.spelled[s] == v.name {
+			if name == v.name {
 				return i
 			}
 		}
@@ -124,6 +128,7 @@ func sortSpellings(names []string, a *archVariants) {
 	}
 }
 
+// contains reports whether list holds s.
 func contains(list []string, s string) bool {
 	for _, x := range list {
 		if x == s {
@@ -150,8 +155,17 @@ func (a *archVariants) canonical(s string) (string, bool) {
 	if s == "" {
 		return a.def, true
 	}
-	name, ok := a.spelled[s]
-	return name, ok
+	for _, sp := range a.spellings {
+		if sp.as == s {
+			return sp.name, true
+		}
+	}
+	for _, v := range a.variants {
+		if v.name != "" && v.name == s {
+			return v.name, true
+		}
+	}
+	return "", false
 }
 
 // value returns the variable's value for a canonical variant name.

@@ -158,48 +158,87 @@ func sniffFormat(r io.ReaderAt) (string, error) {
 
 // elfArch is what an ELF header says for a GOARCH.
 type elfArch struct {
+	arch    string
 	machine elf.Machine
 	class   elf.Class
 	data    elf.Data
 }
 
-var elfArches = map[string]elfArch{
-	"386":      {elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB},
-	"amd64":    {elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"arm":      {elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB},
-	"arm64":    {elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"loong64":  {elf.EM_LOONGARCH, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"mips":     {elf.EM_MIPS, elf.ELFCLASS32, elf.ELFDATA2MSB},
-	"mipsle":   {elf.EM_MIPS, elf.ELFCLASS32, elf.ELFDATA2LSB},
-	"mips64":   {elf.EM_MIPS, elf.ELFCLASS64, elf.ELFDATA2MSB},
-	"mips64le": {elf.EM_MIPS, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"ppc64":    {elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2MSB},
-	"ppc64le":  {elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"riscv64":  {elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB},
-	"s390x":    {elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB},
+// elfArches are the ELF headers of the GOARCH values.
+var elfArches = [...]elfArch{
+	{"386", elf.EM_386, elf.ELFCLASS32, elf.ELFDATA2LSB},
+	{"amd64", elf.EM_X86_64, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"arm", elf.EM_ARM, elf.ELFCLASS32, elf.ELFDATA2LSB},
+	{"arm64", elf.EM_AARCH64, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"loong64", elf.EM_LOONGARCH, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"mips", elf.EM_MIPS, elf.ELFCLASS32, elf.ELFDATA2MSB},
+	{"mipsle", elf.EM_MIPS, elf.ELFCLASS32, elf.ELFDATA2LSB},
+	{"mips64", elf.EM_MIPS, elf.ELFCLASS64, elf.ELFDATA2MSB},
+	{"mips64le", elf.EM_MIPS, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"ppc64", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2MSB},
+	{"ppc64le", elf.EM_PPC64, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"riscv64", elf.EM_RISCV, elf.ELFCLASS64, elf.ELFDATA2LSB},
+	{"s390x", elf.EM_S390, elf.ELFCLASS64, elf.ELFDATA2MSB},
 }
 
-// peMachines maps a GOARCH to the PE machine of a Windows binary.
-var peMachines = map[string]uint16{
-	"386":   pe.IMAGE_FILE_MACHINE_I386,
-	"amd64": pe.IMAGE_FILE_MACHINE_AMD64,
-	"arm":   pe.IMAGE_FILE_MACHINE_ARMNT,
-	"arm64": pe.IMAGE_FILE_MACHINE_ARM64,
+// elfArchOf returns the ELF header of arch, and whether it has one.
+func elfArchOf(arch string) (elfArch, bool) {
+	for _, e := range elfArches {
+		if e.arch == arch {
+			return e, true
+		}
+	}
+	return elfArch{}, false
 }
 
-// peMachineNames names the PE machines of peMachines.
-var peMachineNames = map[uint16]string{
-	pe.IMAGE_FILE_MACHINE_I386:  "IMAGE_FILE_MACHINE_I386",
-	pe.IMAGE_FILE_MACHINE_AMD64: "IMAGE_FILE_MACHINE_AMD64",
-	pe.IMAGE_FILE_MACHINE_ARMNT: "IMAGE_FILE_MACHINE_ARMNT",
-	pe.IMAGE_FILE_MACHINE_ARM64: "IMAGE_FILE_MACHINE_ARM64",
+// peMachine is the PE machine of a Windows binary for a GOARCH, and its name.
+type peMachine struct {
+	arch    string
+	machine uint16
+	name    string
 }
 
-// machoCPUs maps a GOARCH to the Mach-O cpu of a darwin or ios binary.
-var machoCPUs = map[string]macho.Cpu{"amd64": macho.CpuAmd64, "arm64": macho.CpuArm64}
+// peMachines are the PE machines of the Windows GOARCH values.
+var peMachines = [...]peMachine{
+	{"386", pe.IMAGE_FILE_MACHINE_I386, "IMAGE_FILE_MACHINE_I386"},
+	{"amd64", pe.IMAGE_FILE_MACHINE_AMD64, "IMAGE_FILE_MACHINE_AMD64"},
+	{"arm", pe.IMAGE_FILE_MACHINE_ARMNT, "IMAGE_FILE_MACHINE_ARMNT"},
+	{"arm64", pe.IMAGE_FILE_MACHINE_ARM64, "IMAGE_FILE_MACHINE_ARM64"},
+}
 
-// plan9Magics maps a GOARCH to the magic of a Plan 9 binary.
-var plan9Magics = map[string]uint32{"386": plan9obj.Magic386, "amd64": plan9obj.MagicAMD64, "arm": plan9obj.MagicARM}
+// peMachineOf returns the PE machine of a Windows binary for arch, and whether it has one.
+func peMachineOf(arch string) (uint16, bool) {
+	for _, m := range peMachines {
+		if m.arch == arch {
+			return m.machine, true
+		}
+	}
+	return 0, false
+}
+
+// machoCPU returns the Mach-O cpu of a darwin or ios binary for arch, and whether it has one.
+func machoCPU(arch string) (macho.Cpu, bool) {
+	switch arch {
+	case "amd64":
+		return macho.CpuAmd64, true
+	case "arm64":
+		return macho.CpuArm64, true
+	}
+	return 0, false
+}
+
+// plan9Magic returns the magic of a Plan 9 binary for arch, and whether it has one.
+func plan9Magic(arch string) (uint32, bool) {
+	switch arch {
+	case "386":
+		return plan9obj.Magic386, true
+	case "amd64":
+		return plan9obj.MagicAMD64, true
+	case "arm":
+		return plan9obj.MagicARM, true
+	}
+	return 0, false
+}
 
 // checkHeader compares the object header of the file, in format, with what p's GOARCH needs.
 func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
@@ -215,7 +254,7 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the ELF header: %w", err)
 		}
-		if want, ok := elfArches[p.Arch]; ok {
+		if want, ok := elfArchOf(p.Arch); ok {
 			mismatch("ELF machine", want.machine, f.Machine)
 			mismatch("ELF class", want.class, f.Class)
 			mismatch("ELF data", want.data, f.Data)
@@ -225,7 +264,7 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the PE header: %w", err)
 		}
-		if want, ok := peMachines[p.Arch]; ok {
+		if want, ok := peMachineOf(p.Arch); ok {
 			mismatch("PE machine", peMachineName(want), peMachineName(f.Machine))
 		}
 	case "Mach-O":
@@ -233,7 +272,7 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the Mach-O header: %w", err)
 		}
-		if want, ok := machoCPUs[p.Arch]; ok {
+		if want, ok := machoCPU(p.Arch); ok {
 			mismatch("Mach-O cpu", want, f.Cpu)
 		}
 	case "Plan 9":
@@ -241,7 +280,7 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 		if err != nil {
 			return nil, fmt.Errorf("reading the Plan 9 header: %w", err)
 		}
-		if want, ok := plan9Magics[p.Arch]; ok {
+		if want, ok := plan9Magic(p.Arch); ok {
 			mismatch("Plan 9 magic", fmt.Sprintf("%#x", want), fmt.Sprintf("%#x", f.Magic))
 		}
 	}
@@ -250,14 +289,24 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 
 // peMachineName names a PE machine, or gives its number.
 func peMachineName(m uint16) string {
-	if name, ok := peMachineNames[m]; ok {
-		return name
+	for _, pm := range peMachines {
+		if pm.machine == m {
+			return pm.name
+		}
 	}
 	return fmt.Sprintf("%#x", m)
 }
 
-// wasmImportModules maps the wasm GOOS values to the import module of their host interface.
-var wasmImportModules = map[string]string{"wasip1": "wasi_snapshot_preview1", "js": "gojs"}
+// wasmImportModule returns the import module of the host interface of a wasm GOOS.
+func wasmImportModule(goos string) string {
+	switch goos {
+	case "wasip1":
+		return "wasi_snapshot_preview1"
+	case "js":
+		return "gojs"
+	}
+	return ""
+}
 
 // checkWasm checks that r is a wasm module whose imports come from p's host interface.
 func checkWasm(r io.ReaderAt, p Platform) ([]string, error) {
@@ -265,7 +314,7 @@ func checkWasm(r io.ReaderAt, p Platform) ([]string, error) {
 	if err != nil {
 		return nil, fmt.Errorf("reading the wasm imports: %w", err)
 	}
-	want := wasmImportModules[p.OS]
+	want := wasmImportModule(p.OS)
 	for _, m := range modules {
 		if m == want {
 			return nil, nil
