@@ -16,6 +16,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -133,19 +134,31 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		c.Created = time.Unix(n, 0).UTC()
 	}
 
+	// go list and git are both a process or more each: run them side by side.
+	type mainResult struct {
+		path string
+		err  error
+	}
+	mainc := make(chan mainResult, 1)
+	go func() {
+		path, err := findMain(ctx, dir, getenv("XGO_MAIN"))
+		mainc <- mainResult{path, err}
+	}()
+
+	unignored := make(chan bool, 1)
+	go func() {
+		// check-ignore exits 1 for a path that is not ignored and 128 outside the work tree.
+		cmd := exec.CommandContext(ctx, "git", "check-ignore", "-q", "--no-index", filepath.Join(c.Dist, "bin"))
+		cmd.Dir = dir
+		var exitErr *exec.ExitError
+		unignored <- errors.As(cmd.Run(), &exitErr) && exitErr.ExitCode() == 1
+	}()
 	g := readGit(ctx, dir)
 	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
 	if epoch == "" {
 		c.Created = time.Unix(g.commitTime, 0).UTC()
 	}
-
-	if c.Revision != "" {
-		// check-ignore exits 1 for a path that is not ignored and 128 outside the work tree.
-		cmd := exec.CommandContext(ctx, "git", "check-ignore", "-q", "--no-index", filepath.Join(c.Dist, "bin"))
-		cmd.Dir = dir
-		var exitErr *exec.ExitError
-		c.DistUnignored = errors.As(cmd.Run(), &exitErr) && exitErr.ExitCode() == 1
-	}
+	c.DistUnignored = <-unignored && c.Revision != ""
 
 	tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS"))
 	if err != nil {
@@ -153,10 +166,11 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 	}
 	c.Tags = tags
 
-	c.Main, err = findMain(ctx, dir, getenv("XGO_MAIN"))
-	if err != nil {
-		errs = append(errs, err)
+	m := <-mainc
+	if m.err != nil {
+		errs = append(errs, m.err)
 	}
+	c.Main = m.path
 	c.Name = binaryName(c.Main)
 
 	if err := errors.Join(errs...); err != nil {
@@ -187,24 +201,30 @@ type gitInfo struct {
 }
 
 // readGit asks git in dir for the tag on HEAD, the HEAD commit and its time, and the origin
-// URL. Outside a git work tree (or without git) every field stays empty.
+// URL, running its three commands side by side. Outside a git work tree (or without git) every
+// field stays empty.
 func readGit(ctx context.Context, dir string) gitInfo {
 	var g gitInfo
-	rev, err := gitOutput(ctx, dir, "rev-parse", "HEAD")
-	if err != nil {
+	var tags, remote string
+	var tagsErr, remoteErr error
+	var wg sync.WaitGroup
+	wg.Go(func() { tags, tagsErr = gitOutput(ctx, dir, "tag", "--points-at", "HEAD") })
+	wg.Go(func() { remote, remoteErr = gitOutput(ctx, dir, "remote", "get-url", "origin") })
+	head, err := gitOutput(ctx, dir, "log", "-1", "--format=%H %ct")
+	wg.Wait()
+	rev, ct, ok := strings.Cut(head, " ")
+	if err != nil || !ok || rev == "" {
 		return g
 	}
 	g.revision = rev
-	if tags, err := gitOutput(ctx, dir, "tag", "--points-at", "HEAD"); err == nil {
+	if n, err := strconv.ParseInt(ct, 10, 64); err == nil && n >= 0 {
+		g.commitTime = n
+	}
+	if tagsErr == nil {
 		g.tag = pickGitTag(strings.Split(tags, "\n"))
 	}
-	if ct, err := gitOutput(ctx, dir, "log", "-1", "--format=%ct"); err == nil {
-		if n, err := strconv.ParseInt(ct, 10, 64); err == nil && n >= 0 {
-			g.commitTime = n
-		}
-	}
-	if u, err := gitOutput(ctx, dir, "remote", "get-url", "origin"); err == nil {
-		g.source = sourceURL(u)
+	if remoteErr == nil {
+		g.source = sourceURL(remote)
 	}
 	return g
 }
