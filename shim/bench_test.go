@@ -9,20 +9,30 @@ import (
 	"time"
 )
 
-// BenchmarkOverhead compares a warm "xgo-build" of the sample program (TARGETPLATFORM set,
+// BenchmarkOverhead compares a warm "xgo-build" of a sample program (TARGETPLATFORM set,
 // the real go found on PATH and exec'd) with a warm plain "go build" given the same
-// variables, alternating the two. It reports the median wall time of each and their ratio
-// (shim/go, 1.00 = no overhead), and the same for CPU time (user+system), which a busy
-// machine disturbs less. Run it with e.g. -benchtime=30x.
+// variables, alternating the two, for testdata/hello and testdata/midsize (net/http,
+// crypto/tls, go-containerregistry: a realistic program) as sub-benchmarks. xgo-build is
+// built static (CGO_ENABLED=0), as the README installs it and the image ships it. It reports
+// the median wall time of each and their ratio (shim/go, 1.00 = no overhead), and the same
+// for CPU time (user+system), which a busy machine disturbs less. Run it with e.g.
+// -benchtime=30x.
 func BenchmarkOverhead(b *testing.B) {
 	shim := shimBinary(b)
 	gopath, err := exec.LookPath("go")
 	if err != nil {
 		b.Fatal(err)
 	}
+	for _, program := range []string{"hello", "midsize"} {
+		b.Run(program, func(b *testing.B) { benchOverhead(b, shim, gopath, program) })
+	}
+}
+
+// benchOverhead runs BenchmarkOverhead for one program of testdata.
+func benchOverhead(b *testing.B, shim, gopath, program string) {
 	work := b.TempDir()
-	src := filepath.Join(work, "hello")
-	if err := copyDir(helloDir(b), src); err != nil {
+	src := filepath.Join(work, program)
+	if err := copyDir(sampleDir(b, program), src); err != nil {
 		b.Fatal(err)
 	}
 	const platform = "linux/arm64"
@@ -39,25 +49,9 @@ func BenchmarkOverhead(b *testing.B) {
 		c.Dir = src
 		run(b, c) // warm the cache and the outputs
 	}
-	var goTimes, shimTimes []timing
-	i := 0
-	for b.Loop() {
-		order := []int{0, 1}
-		if i%2 == 1 {
-			order = []int{1, 0}
-		}
-		i++
-		for _, k := range order {
-			t := run(b, runs[k])
-			if k == 0 {
-				goTimes = append(goTimes, t)
-			} else {
-				shimTimes = append(shimTimes, t)
-			}
-		}
-	}
-	gw, gc := medians(goTimes)
-	sw, sc := medians(shimTimes)
+	times := interleave(b, runs)
+	gw, gc := medians(times[0])
+	sw, sc := medians(times[1])
 	b.ReportMetric(ms(gw), "go-ms")
 	b.ReportMetric(ms(sw), "shim-ms")
 	b.ReportMetric(float64(sw)/float64(gw), "ratio")
@@ -66,51 +60,130 @@ func BenchmarkOverhead(b *testing.B) {
 	b.ReportMetric(float64(sc)/float64(gc), "cpu-ratio")
 }
 
-// BenchmarkStartup measures the shim's own start-up: "go version" through the shim linked
-// as go, against the real go directly; the difference of the medians is the time from the
-// shim's start to its exec of go (process start, finding go, exec). It also reports the
-// median of a whole --xgo-env run, which starts no go at all. CPU times (user+system) are
-// reported too, as a busy machine disturbs them less than wall time.
-func BenchmarkStartup(b *testing.B) {
-	shim := shimBinary(b)
-	gopath, err := exec.LookPath("go")
+// sampleDir returns the absolute path of the sample program testdata/<program>.
+func sampleDir(b *testing.B, program string) string {
+	b.Helper()
+	dir, err := filepath.Abs(filepath.Join("..", "testdata", program))
 	if err != nil {
 		b.Fatal(err)
 	}
-	wrap := filepath.Join(b.TempDir(), "wrap")
-	if err := os.Mkdir(wrap, 0o755); err != nil {
-		b.Fatal(err)
-	}
-	if err := os.Symlink(shim, filepath.Join(wrap, goExe())); err != nil {
-		b.Skipf("cannot link the shim as go: %v", err)
-	}
-	env := withEnv(os.Environ(), []string{"TARGETPLATFORM=linux/arm64", "PATH=" + wrap + string(os.PathListSeparator) + filepath.Dir(gopath)})
-	mk := func(path string, args ...string) *exec.Cmd {
+	return dir
+}
+
+// BenchmarkStartup measures the shim's own start-up, from its start to its exec of go, by
+// three commands run interleaved (each iteration starts with the next one in turn):
+//
+//   - T: a tiny static Go program (package main importing only os and syscall, built here
+//     with CGO_ENABLED=0) that exits at once. It stands for the real go: the shim reads the
+//     build info of the go it runs, so T is a Go binary like go.
+//   - shim: xgo-build, built static as the README installs it, run as `xgo-build -o app .`
+//     with XGO_GO=T and TARGETPLATFORM=linux/arm64: it parses, maps the platform, checks T
+//     and execs it.
+//   - floor: T itself with XGO_FLOOR_EXEC=T, so it execs T (without that variable): what
+//     any Go program pays to start and exec another, before doing anything of its own.
+//
+// It reports medians of wall time and of CPU time (user+system, the process and what it
+// exec'd; a busy machine disturbs it less): startup-ms is shim minus T, the time from the
+// shim's start to its exec of go; floor-ms is floor minus T; own-ms is startup minus floor,
+// the work that is the shim's own (its larger binary, package init, parsing, finding go).
+// It also reports a whole --xgo-env run, which starts no go at all. Run it with e.g.
+// -benchtime=200x: each figure is a difference of medians of few-millisecond runs.
+func BenchmarkStartup(b *testing.B) {
+	shim := shimBinary(b)
+	target := floorBinary(b)
+	env := withEnv(os.Environ(), []string{"TARGETPLATFORM=linux/arm64", "XGO_FLOOR_EXEC="})
+	mk := func(path string, env []string, args ...string) *exec.Cmd {
 		c := exec.Command(path, args...)
 		c.Env = env
 		return c
 	}
-	direct := mk(gopath, "version")
-	direct.Env = withEnv(os.Environ(), []string{"GOOS=linux", "GOARCH=arm64", "GOARM64=v8.0", "CGO_ENABLED=0"})
-	cmds := []*exec.Cmd{direct, mk(filepath.Join(wrap, goExe()), "version"), mk(shim, "--xgo-env")}
-	times := make([][]timing, len(cmds))
+	app := filepath.Join(b.TempDir(), "app")
+	cmds := []*exec.Cmd{
+		mk(target, env),
+		mk(shim, withEnv(env, []string{"XGO_GO=" + target}), "-o", app, "."),
+		mk(target, withEnv(env, []string{"XGO_FLOOR_EXEC=" + target})),
+		mk(shim, env, "--xgo-env"),
+	}
 	for _, c := range cmds {
 		run(b, c)
 	}
-	for b.Loop() {
-		for k, c := range cmds {
-			times[k] = append(times[k], run(b, c))
-		}
-	}
-	dw, dc := medians(times[0])
-	ww, wc := medians(times[1])
-	ew, ec := medians(times[2])
-	b.ReportMetric(ms(dw), "go-version-ms")
-	b.ReportMetric(ms(ww), "shim-go-version-ms")
-	b.ReportMetric(ms(ww-dw), "startup-ms")
-	b.ReportMetric(ms(wc-dc), "startup-cpu-ms")
+	times := interleave(b, cmds)
+	tw, tc := medians(times[0])
+	sw, sc := medians(times[1])
+	fw, fc := medians(times[2])
+	ew, ec := medians(times[3])
+	b.ReportMetric(ms(tw), "target-ms")
+	b.ReportMetric(ms(sw-tw), "startup-ms")
+	b.ReportMetric(ms(fw-tw), "floor-ms")
+	b.ReportMetric(ms(sw-fw), "own-ms")
+	b.ReportMetric(ms(sc-tc), "startup-cpu-ms")
+	b.ReportMetric(ms(fc-tc), "floor-cpu-ms")
+	b.ReportMetric(ms(sc-fc), "own-cpu-ms")
 	b.ReportMetric(ms(ew), "xgo-env-ms")
 	b.ReportMetric(ms(ec), "xgo-env-cpu-ms")
+}
+
+// floorSource is the program T of BenchmarkStartup: with XGO_FLOOR_EXEC set to a path it
+// execs that path with its own arguments and the environment less XGO_FLOOR_EXEC;
+// otherwise it exits 0.
+const floorSource = `package main
+
+import (
+	"os"
+	"syscall"
+)
+
+func main() {
+	const key = "XGO_FLOOR_EXEC="
+	path := os.Getenv(key[:len(key)-1])
+	if path == "" {
+		return
+	}
+	var env []string
+	for _, kv := range os.Environ() {
+		if len(kv) < len(key) || kv[:len(key)] != key {
+			env = append(env, kv)
+		}
+	}
+	err := syscall.Exec(path, os.Args, env)
+	os.Stderr.WriteString("floor: " + err.Error() + "\n")
+	os.Exit(2)
+}
+`
+
+// floorBinary builds floorSource with CGO_ENABLED=0 and returns the path of the binary.
+func floorBinary(b *testing.B) string {
+	b.Helper()
+	dir := b.TempDir()
+	files := map[string]string{"go.mod": "module floor\n\ngo 1.26\n", "main.go": floorSource}
+	for name, data := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
+			b.Fatal(err)
+		}
+	}
+	out := filepath.Join(dir, "floor"+exeSuffix())
+	cmd := exec.Command("go", "build", "-o", out, ".")
+	cmd.Dir = dir
+	cmd.Env = withEnv(os.Environ(), []string{"CGO_ENABLED=0", "GOWORK=off"})
+	if msg, err := cmd.CombinedOutput(); err != nil {
+		b.Fatalf("building the floor program: %v\n%s", err, msg)
+	}
+	return out
+}
+
+// interleave runs every command once per benchmark iteration, starting each iteration with
+// the next command in turn so that none always runs first, and returns the timings of each.
+func interleave(b *testing.B, cmds []*exec.Cmd) [][]timing {
+	times := make([][]timing, len(cmds))
+	i := 0
+	for b.Loop() {
+		for j := range cmds {
+			k := (i + j) % len(cmds)
+			times[k] = append(times[k], run(b, cmds[k]))
+		}
+		i++
+	}
+	return times
 }
 
 // timing is the cost of one run of a command.
