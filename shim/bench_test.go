@@ -123,47 +123,17 @@ func BenchmarkStartup(b *testing.B) {
 	b.ReportMetric(ms(ec), "xgo-env-cpu-ms")
 }
 
-// floorSource is the program T of BenchmarkStartup: with XGO_FLOOR_EXEC set to a path it
-// execs that path with its own arguments and the environment less XGO_FLOOR_EXEC;
-// otherwise it exits 0.
-const floorSource = `package main
-
-import (
-	"os"
-	"syscall"
-)
-
-func main() {
-	const key = "XGO_FLOOR_EXEC="
-	path := os.Getenv(key[:len(key)-1])
-	if path == "" {
-		return
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if len(kv) < len(key) || kv[:len(key)] != key {
-			env = append(env, kv)
-		}
-	}
-	err := syscall.Exec(path, os.Args, env)
-	os.Stderr.WriteString("floor: " + err.Error() + "\n")
-	os.Exit(2)
-}
-`
-
-// floorBinary builds floorSource with CGO_ENABLED=0 and returns the path of the binary.
+// floorBinary builds testdata/floor (T of BenchmarkStartup) with CGO_ENABLED=0 and returns the
+// path of the binary.
 func floorBinary(b *testing.B) string {
 	b.Helper()
-	dir := b.TempDir()
-	files := map[string]string{"go.mod": "module floor\n\ngo 1.26\n", "main.go": floorSource}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			b.Fatal(err)
-		}
+	src, err := filepath.Abs(filepath.Join("..", "testdata", "floor"))
+	if err != nil {
+		b.Fatal(err)
 	}
-	out := filepath.Join(dir, "floor"+exeSuffix())
+	out := filepath.Join(b.TempDir(), "floor"+exeSuffix())
 	cmd := exec.Command("go", "build", "-o", out, ".")
-	cmd.Dir = dir
+	cmd.Dir = src
 	cmd.Env = withEnv(os.Environ(), []string{"CGO_ENABLED=0", "GOWORK=off"})
 	if msg, err := cmd.CombinedOutput(); err != nil {
 		b.Fatalf("building the floor program: %v\n%s", err, msg)

@@ -3,7 +3,6 @@ package bench
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 
@@ -73,45 +72,12 @@ func (b *bench) shimOverhead(ctx context.Context, program string) error {
 // case: a start-up takes milliseconds, so its medians need many more runs than a build's.
 const startupRuns = 5
 
-// floorSource is the program T of the start-up cases, a main package that imports only os and
-// syscall: with XGO_FLOOR_EXEC set to a path it execs that path with its own arguments and the
-// environment less XGO_FLOOR_EXEC; otherwise it exits 0.
-const floorSource = `package main
-
-import (
-	"os"
-	"syscall"
-)
-
-func main() {
-	const key = "XGO_FLOOR_EXEC="
-	path := os.Getenv(key[:len(key)-1])
-	if path == "" {
-		return
-	}
-	var env []string
-	for _, kv := range os.Environ() {
-		if len(kv) < len(key) || kv[:len(key)] != key {
-			env = append(env, kv)
-		}
-	}
-	err := syscall.Exec(path, os.Args, env)
-	os.Stderr.WriteString("floor: " + err.Error() + "\n")
-	os.Exit(2)
-}
-`
-
-// buildFloor writes floorSource into dir and builds it static (CGO_ENABLED=0), as a Go program
-// that starts as fast as one can; it returns the binary's path.
-func buildFloor(ctx context.Context, dir string, env []string) (string, error) {
-	files := map[string]string{"go.mod": "module floor\n\ngo 1.26\n", "main.go": floorSource}
-	for name, data := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
-			return "", err
-		}
-	}
+// buildFloor builds testdata/floor of the repository at root into dir, static (CGO_ENABLED=0),
+// as a Go program that starts as fast as one can; it returns the binary's path.
+func buildFloor(ctx context.Context, root, dir string, env []string) (string, error) {
 	out := filepath.Join(dir, "floor")
-	build := command{Dir: dir, Env: withEnv(env, "CGO_ENABLED=0"), Args: []string{"go", "build", "-o", out, "."}}
+	build := command{Dir: filepath.Join(root, "testdata", "floor"), Env: withEnv(env, "CGO_ENABLED=0", "GOWORK=off"),
+		Args: []string{"go", "build", "-o", out, "."}}
 	if _, err := build.run(ctx); err != nil {
 		return "", fmt.Errorf("building the floor program: %w", err)
 	}
@@ -126,7 +92,7 @@ func buildFloor(ctx context.Context, dir string, env []string) (string, error) {
 // floor, each against the same runs of T alone, and a note with the differences of the medians.
 func (b *bench) shimStartup(ctx context.Context) error {
 	dir := b.fresh("startup")
-	target, err := buildFloor(ctx, dir, b.env)
+	target, err := buildFloor(ctx, b.cfg.Root, dir, b.env)
 	if err != nil {
 		return err
 	}

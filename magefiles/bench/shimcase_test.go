@@ -16,7 +16,11 @@ import (
 func TestFloorProgram(t *testing.T) {
 	dir := t.TempDir()
 	env := withEnv(os.Environ(), "GOWORK=off", "XGO_FLOOR_EXEC")
-	floor, err := buildFloor(context.Background(), dir, env)
+	root, err := FindRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	floor, err := buildFloor(context.Background(), root, dir, env)
 	if err != nil {
 		t.Fatal(err)
 	}
