@@ -45,7 +45,7 @@ func TestWriteCompileWork(t *testing.T) {
 	if strings.Contains(b.String(), "compile work") {
 		t.Errorf("results without compile work show the section:\n%s", b.String())
 	}
-	c := &r.Cases[1] // the release case
+	c := &r.Cases[1]                                                                    // the release case
 	c.Ours.Samples[0].Compile = &CompileWork{BuildCPU: 0.6, Cores: 2, RunSeconds: 0.33} // wall 0.40 s
 	c.Ours.Samples[1].Compile = &CompileWork{BuildCPU: 0.5, Cores: 2, RunSeconds: 0.25} // wall 0.30 s
 	b.Reset()
