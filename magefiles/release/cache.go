@@ -92,6 +92,7 @@ type cacheEntry struct {
 	BinarySize int64  `json:"binarySize"` // of the binary
 	BinaryTime int64  `json:"binaryTime"` // modification time of the binary, Unix nanoseconds
 	BinarySHA  string `json:"binarySHA"`  // SHA-256 of the binary, hex
+	BlobTime   int64  `json:"blobTime"`   // modification time of the blob when its digest was last checked, Unix nanoseconds
 }
 
 // layer returns the layer of the binary at path as "/<name>" with time created, the same
@@ -179,9 +180,11 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 	if err != nil {
 		return nil, false
 	}
+	rewrite := false // the entry learnt a new binary or blob time
 	if e.BinaryTime != fi.ModTime().UnixNano() {
-		// The same build ID, but the file was written again (a fresh dist, or a change after
-		// linking): serve the entry only for the very same bytes.
+		// The same build ID, but the file has another time: go renews it on every up-to-date
+		// build, and a fresh dist or a change after linking writes it again. Serve the entry
+		// only for the very same bytes.
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, false
 		}
@@ -190,13 +193,27 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 			return nil, false
 		}
 		e.BinaryTime = fi.ModTime().UnixNano()
-		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
+		rewrite = true
 	}
 	blob := c.blobPath(digest)
-	if !intactBlob(blob, digest, e.Size) {
+	c.touch(blob)
+	bi, err := os.Stat(blob)
+	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
 		return nil, false
 	}
-	c.touch(c.entryPath(key), blob)
+	if e.BlobTime != bi.ModTime().UnixNano() {
+		// Checked by digest when it was stored; again whenever its file changed since.
+		if !intactBlob(blob, digest, e.Size) {
+			return nil, false
+		}
+		e.BlobTime = bi.ModTime().UnixNano()
+		rewrite = true
+	}
+	if rewrite {
+		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
+	} else {
+		c.touch(c.entryPath(key))
+	}
 	return &cachedLayer{path: blob, digest: digest, diffID: diffID, size: e.Size}, true
 }
 
@@ -240,10 +257,15 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 	if err := os.Rename(tmp.Name(), c.blobPath(d)); err != nil {
 		return nil, err
 	}
+	bi, err := os.Stat(c.blobPath(d))
+	if err != nil {
+		return nil, err
+	}
 	e := cacheEntry{
 		Format: layerFormat, BuildID: buildID,
 		Digest: d.String(), DiffID: hashOf(diffID).String(), Size: compressed.n,
 		BinarySize: fi.Size(), BinaryTime: fi.ModTime().UnixNano(), BinarySHA: hex.EncodeToString(binSHA.Sum(nil)),
+		BlobTime: bi.ModTime().UnixNano(),
 	}
 	if err := c.writeEntry(key, e); err != nil {
 		return nil, err

@@ -2,6 +2,7 @@ package release
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -408,5 +409,53 @@ func TestLayerCacheTrim(t *testing.T) {
 	c.trim(time.Now())
 	if _, hit := cacheLayer(t, c, oldBin, "app"); !hit {
 		t.Error("trim ran twice within a day")
+	}
+}
+
+// TestLayerCacheRecordsTheBlobTime checks that an entry remembers when its blob was last
+// checked by digest: a hit on an unchanged blob needs no hash, and a blob whose file changed
+// since (here only its time) is checked again and the new time recorded.
+func TestLayerCacheRecordsTheBlobTime(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	l, _ := cacheLayer(t, c, bin, "app")
+	blob := c.blobPath(digestOf(t, l))
+	entry := func() cacheEntry {
+		t.Helper()
+		matches, err := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*.json"))
+		if err != nil || len(matches) != 1 {
+			t.Fatalf("entries: %v, %v", matches, err)
+		}
+		data, err := os.ReadFile(matches[0])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var e cacheEntry
+		if err := json.Unmarshal(data, &e); err != nil {
+			t.Fatal(err)
+		}
+		return e
+	}
+	mtime := func() int64 {
+		t.Helper()
+		fi, err := os.Stat(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi.ModTime().UnixNano()
+	}
+	if got, want := entry().BlobTime, mtime(); got != want {
+		t.Errorf("after the store: entry blob time %d, blob file %d", got, want)
+	}
+	later := time.Now().Add(-time.Minute).Round(time.Second)
+	if err := os.Chtimes(blob, later, later); err != nil {
+		t.Fatal(err)
+	}
+	if _, hit := cacheLayer(t, c, bin, "app"); !hit {
+		t.Fatal("blob with a new time but the same bytes: miss, want a hit after a check")
+	}
+	if got, want := entry().BlobTime, later.UnixNano(); got != want {
+		t.Errorf("after the check: entry blob time %d, want %d", got, want)
 	}
 }
