@@ -67,7 +67,22 @@ func newUserProject(t *testing.T) *userProject {
 		t.Fatal(err)
 	}
 	runIn(t, p.dir, nil, "go", "mod", "edit", "-replace=github.com/xgo-build/xgo-build="+root)
-	// Offline: everything the project needs is what this module needs, already downloaded.
+	// Offline: everything the project needs is what this module needs, already downloaded and
+	// listed in this module's go.sum, so tidy need not ask the checksum database.
+	sums, err := os.ReadFile(filepath.Join(root, "go.sum"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(filepath.Join(p.dir, "go.sum"), os.O_APPEND|os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Write(sums); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
 	runIn(t, p.dir, []string{"GOPROXY=off", "GOFLAGS=-mod=mod"}, "go", "mod", "tidy", "-e")
 	runIn(t, root, nil, "go", "build", "-o", p.mage, "github.com/magefile/mage")
 	git(t, p.dir, "init", "-q")
