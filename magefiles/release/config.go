@@ -210,7 +210,7 @@ func readGit(ctx context.Context, dir string) gitInfo {
 	var wg sync.WaitGroup
 	wg.Go(func() { tags, tagsErr = gitOutput(ctx, dir, "tag", "--points-at", "HEAD") })
 	wg.Go(func() { remote, remoteErr = gitOutput(ctx, dir, "remote", "get-url", "origin") })
-	head, err := gitOutput(ctx, dir, "log", "-1", "--format=%H %ct")
+	head, err := gitOutput(ctx, dir, "log", "-1", "--no-show-signature", "--format=%H %ct")
 	wg.Wait()
 	rev, ct, ok := strings.Cut(head, " ")
 	if err != nil || !ok || rev == "" {
