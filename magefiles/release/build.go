@@ -39,6 +39,9 @@ type buildResult struct {
 	// CPU is the user and system time of go build and of the compiler and linker processes
 	// it ran: the compile work itself.
 	CPU time.Duration
+	// Before is the binary as it was before go build ran (nil if there was none): go leaves
+	// an up-to-date binary in place and only renews its time.
+	Before os.FileInfo
 }
 
 // buildJob is one planned go build.
@@ -123,8 +126,12 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 	// Cancellation kills go; the compiler processes it started at that moment finish on
 	// their own within seconds (go leaves them, and its work directory, on SIGINT too).
 	cmd.WaitDelay = 3 * time.Second
+	before, err := os.Stat(job.out)
+	if err != nil {
+		before = nil
+	}
 	start := time.Now()
-	err := cmd.Run()
+	err = cmd.Run()
 	elapsed := time.Since(start)
 	if err != nil {
 		msg := strings.TrimSpace(stderr.String())
@@ -141,7 +148,7 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
 	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu}, nil
+	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu, Before: before}, nil
 }
 
 // platformDir is the directory name of a platform's binary: os_arch[_variant].

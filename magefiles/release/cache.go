@@ -101,6 +101,15 @@ type cacheEntry struct {
 // unreadable binary is an error; a cache that cannot be written gives a layer read from the
 // binary instead.
 func (c layerCache) layer(path, name string, created time.Time) (l v1.Layer, hit bool, err error) {
+	return c.layerAfterBuild(path, name, created, nil)
+}
+
+// layerAfterBuild is layer for a binary that go build has just written or found up to date:
+// before is the file as it was before that build (nil if there was none). When the entry was
+// checked against that very file (its recorded time is the file's time before the build) and
+// the build left the same file of the same size, go only renewed its time, as it does for an
+// up-to-date binary: the bytes are the checked ones and are not read again.
+func (c layerCache) layerAfterBuild(path, name string, created time.Time, before os.FileInfo) (l v1.Layer, hit bool, err error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, false, fmt.Errorf("making a layer of %s: invalid file name %q", path, name)
 	}
@@ -129,7 +138,7 @@ func (c layerCache) layer(path, name string, created time.Time) (l v1.Layer, hit
 		id = "content:" + sum.Hex
 	}
 	key := c.key(id, fi.Size(), name, created)
-	if l, ok := c.lookup(key, f, fi); ok {
+	if l, ok := c.lookup(key, f, fi, before); ok {
 		return l, true, nil
 	}
 	if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -162,8 +171,9 @@ func (c layerCache) blobPath(h v1.Hash) string {
 	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
 }
 
-// lookup returns the cached layer of key when the entry is intact and matches the binary f.
-func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bool) {
+// lookup returns the cached layer of key when the entry is intact and matches the binary f;
+// before is the binary before the go build that left it (see layerAfterBuild), or nil.
+func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer, bool) {
 	data, err := os.ReadFile(c.entryPath(key))
 	if err != nil {
 		return nil, false
@@ -181,10 +191,9 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 		return nil, false
 	}
 	rewrite := false // the entry learnt a new binary or blob time
-	if e.BinaryTime != fi.ModTime().UnixNano() {
-		// The same build ID, but the file has another time: go renews it on every up-to-date
-		// build, and a fresh dist or a change after linking writes it again. Serve the entry
-		// only for the very same bytes.
+	if e.BinaryTime != fi.ModTime().UnixNano() && !onlyTouched(e, before, fi) {
+		// The same build ID, but the file has another time: a fresh dist or a change after
+		// linking wrote it again. Serve the entry only for the very same bytes.
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
 			return nil, false
 		}
@@ -192,6 +201,8 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 		if err != nil || sum.Hex != e.BinarySHA {
 			return nil, false
 		}
+	}
+	if e.BinaryTime != fi.ModTime().UnixNano() {
 		e.BinaryTime = fi.ModTime().UnixNano()
 		rewrite = true
 	}
@@ -215,6 +226,14 @@ func (c layerCache) lookup(key string, f *os.File, fi os.FileInfo) (v1.Layer, bo
 		c.touch(c.entryPath(key))
 	}
 	return &cachedLayer{path: blob, digest: digest, diffID: diffID, size: e.Size}, true
+}
+
+// onlyTouched reports whether a go build left the binary now described by fi as the very file
+// that before describes, with its size, and before had the time at which e was checked: go
+// found it up to date and only renewed its time.
+func onlyTouched(e cacheEntry, before, fi os.FileInfo) bool {
+	return before != nil && os.SameFile(before, fi) && before.Size() == fi.Size() &&
+		before.ModTime().UnixNano() == e.BinaryTime
 }
 
 // store makes the layer of the binary f in one pass, puts the blob and the entry in the

@@ -459,3 +459,104 @@ func TestLayerCacheRecordsTheBlobTime(t *testing.T) {
 		t.Errorf("after the check: entry blob time %d, want %d", got, want)
 	}
 }
+
+// TestLayerCacheAfterAnUpToDateBuild checks the layer of a binary that a go build found up to
+// date: go only renews its time, and the entry, checked against that very file before the
+// build, is served without reading the binary again. A file that was replaced or changed
+// before the build is still checked byte for byte.
+func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
+	stat := func(t *testing.T, path string) os.FileInfo {
+		t.Helper()
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fi
+	}
+	touch := func(t *testing.T, path string, d time.Duration) { // what go does to an up-to-date binary
+		t.Helper()
+		now := time.Now().Add(d)
+		if err := os.Chtimes(path, now, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setup := func(t *testing.T) (layerCache, string, v1.Layer) {
+		c := layerCache{dir: t.TempDir()}
+		bin := filepath.Join(t.TempDir(), "app")
+		fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+		l, _ := cacheLayer(t, c, bin, "app")
+		return c, bin, l
+	}
+	after := func(t *testing.T, c layerCache, bin string, before os.FileInfo) (v1.Layer, bool) {
+		t.Helper()
+		l, hit, err := c.layerAfterBuild(bin, "app", created, before)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return l, hit
+	}
+
+	t.Run("touched only", func(t *testing.T) {
+		c, bin, want := setup(t)
+		// Other bytes of the same size and build ID, written in place with the checked time
+		// put back: only a file that go merely touched looks like this, so the entry is
+		// served without a read, and the layer is the one checked before.
+		before := stat(t, bin)
+		f, err := os.OpenFile(bin, os.O_WRONLY, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.WriteAt([]byte("other bytes"), 64<<10); err != nil {
+			t.Fatal(err)
+		}
+		f.Close()
+		if err := os.Chtimes(bin, before.ModTime(), before.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+		before = stat(t, bin)
+		touch(t, bin, time.Minute)
+		l, hit := after(t, c, bin, before)
+		if !hit {
+			t.Fatal("binary go only touched: miss, want a hit")
+		}
+		sameLayer(t, l, want)
+		// The entry learnt the new time: the next run needs no build to trust it either.
+		if _, hit := cacheLayer(t, c, bin, "app"); !hit {
+			t.Error("next lookup: miss, want a hit")
+		}
+	})
+	t.Run("replaced before the build", func(t *testing.T) {
+		c, bin, _ := setup(t)
+		os.Remove(bin)
+		fakeGoBinary(t, bin, "a/b", 64<<10, 2) // a new file: same build ID and size, other bytes
+		touch(t, bin, 30*time.Second)
+		before := stat(t, bin)
+		touch(t, bin, time.Minute)
+		l, hit := after(t, c, bin, before)
+		if hit {
+			t.Fatal("replaced binary: hit")
+		}
+		sameLayer(t, l, mustLayer(t, bin, "app", created))
+	})
+	t.Run("changed before the build", func(t *testing.T) {
+		c, bin, _ := setup(t)
+		fakeGoBinary(t, bin, "a/b", 64<<10, 3) // in place, other bytes, a new time
+		touch(t, bin, time.Minute)
+		before := stat(t, bin)
+		touch(t, bin, 2*time.Minute)
+		l, hit := after(t, c, bin, before)
+		if hit {
+			t.Fatal("binary changed before the build: hit")
+		}
+		sameLayer(t, l, mustLayer(t, bin, "app", created))
+	})
+	t.Run("no binary before the build", func(t *testing.T) {
+		c, bin, want := setup(t)
+		touch(t, bin, time.Minute)
+		l, hit := after(t, c, bin, nil)
+		if !hit {
+			t.Fatal("same bytes, no earlier file: miss, want a hit after a check")
+		}
+		sameLayer(t, l, want)
+	})
+}

@@ -340,7 +340,7 @@ func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image,
 	var layer v1.Layer
 	var err error
 	if cache.dir != "" {
-		layer, _, err = cache.layer(r.Path, file, cfg.Created)
+		layer, _, err = cache.layerAfterBuild(r.Path, file, cfg.Created, r.Before)
 	} else {
 		layer, err = binaryLayer(r.Path, file, cfg.Created)
 	}
