@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -142,7 +143,7 @@ func TestRunForwards(t *testing.T) {
 				}
 			}
 			for _, want := range tt.set {
-				if !contains(rec.env, want) {
+				if !slices.Contains(rec.env, want) {
 					t.Errorf("env lacks %s: %q", want, rec.env)
 				}
 			}

@@ -2,6 +2,7 @@ package shim
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -40,23 +41,13 @@ var portTable = [...]port{
 	{"windows", []string{"386", "amd64", "arm64"}},
 }
 
-// ports yields each GOOS of the port table with its GOARCH values, in the table's order.
-func ports(yield func(os string, arches []string) bool) {
-	for _, p := range portTable {
-		if !yield(p.os, p.arches) {
-			return
-		}
-	}
-}
-
 // portArches returns the GOARCH values of os, and whether os is a GOOS at all.
 func portArches(os string) ([]string, bool) {
-	for _, p := range portTable {
-		if p.os == os {
-			return p.arches, true
-		}
+	i := slices.IndexFunc(portTable[:], func(p port) bool { return p.os == os })
+	if i < 0 {
+		return nil, false
 	}
-	return nil, false
+	return portTable[i].arches, true
 }
 
 // osNames returns every GOOS of the port table, sorted.
@@ -94,12 +85,11 @@ var archAliases = [...]alias{
 
 // lookupAlias returns what name stands for in aliases, and whether it is one of them.
 func lookupAlias(aliases []alias, name string) (Platform, bool) {
-	for _, a := range aliases {
-		if a.name == name {
-			return a.to, true
-		}
+	i := slices.IndexFunc(aliases, func(a alias) bool { return a.name == name })
+	if i < 0 {
+		return Platform{}, false
 	}
-	return Platform{}, false
+	return aliases[i].to, true
 }
 
 // ParseError reports a platform string that cannot be parsed.
@@ -146,7 +136,7 @@ func Parse(s string) (Platform, error) {
 	if !knownArch(p.Arch) {
 		return fail("unknown arch %q: must be %s", parts[1], joinOr(allArches()))
 	}
-	if !contains(arches, p.Arch) {
+	if !slices.Contains(arches, p.Arch) {
 		return fail("%s/%s is not a Go port; %s supports %s", p.OS, p.Arch, p.OS, joinOr(arches))
 	}
 	given := implied
@@ -209,15 +199,15 @@ func (p Platform) VariantValue() string {
 // Platforms returns every canonical platform that Parse accepts, variants included, sorted.
 func Platforms() []Platform {
 	var all []Platform
-	for os, arches := range ports {
-		for _, arch := range arches {
+	for _, port := range portTable {
+		for _, arch := range port.arches {
 			a, ok := variantsOf(arch)
 			if !ok {
-				all = append(all, Platform{OS: os, Arch: arch})
+				all = append(all, Platform{OS: port.os, Arch: arch})
 				continue
 			}
 			for _, v := range a.variants {
-				all = append(all, Platform{OS: os, Arch: arch, Variant: v.name})
+				all = append(all, Platform{OS: port.os, Arch: arch, Variant: v.name})
 			}
 		}
 	}
@@ -250,24 +240,15 @@ func variantRank(p Platform) int {
 
 // knownArch reports whether arch is the GOARCH of some port.
 func knownArch(arch string) bool {
-	for _, arches := range ports {
-		if contains(arches, arch) {
-			return true
-		}
-	}
-	return false
+	return slices.ContainsFunc(portTable[:], func(p port) bool { return slices.Contains(p.arches, arch) })
 }
 
 // allArches returns every GOARCH of the port table once, sorted.
 func allArches() []string {
 	var all []string
-	for _, arches := range ports {
-		for _, a := range arches {
-			if !contains(all, a) {
-				all = append(all, a)
-			}
-		}
+	for _, p := range portTable {
+		all = append(all, p.arches...)
 	}
-	sort.Strings(all)
-	return all
+	slices.Sort(all)
+	return slices.Compact(all)
 }

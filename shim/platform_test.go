@@ -173,9 +173,9 @@ func TestPortsMatchToolchain(t *testing.T) {
 		t.Skipf("go tool dist list: %v", err)
 	}
 	var want []string
-	for os, arches := range ports {
-		for _, arch := range arches {
-			want = append(want, os+"/"+arch)
+	for _, p := range portTable {
+		for _, arch := range p.arches {
+			want = append(want, p.os+"/"+arch)
 		}
 	}
 	slices.Sort(want)

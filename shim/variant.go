@@ -2,6 +2,7 @@ package shim
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -67,12 +68,11 @@ var archTable = [...]archVariants{
 // variantsOf returns the sub-architecture variable of arch from archTable, and whether arch
 // has one.
 func variantsOf(arch string) (*archVariants, bool) {
-	for i := range archTable {
-		if contains(archTable[i].arches, arch) {
-			return &archTable[i], true
-		}
+	i := slices.IndexFunc(archTable[:], func(a archVariants) bool { return slices.Contains(a.arches, arch) })
+	if i < 0 {
+		return nil, false
 	}
-	return nil, false
+	return &archTable[i], true
 }
 
 // validSpellings lists the accepted spellings for error messages, in the variants' order. It
@@ -80,7 +80,7 @@ func variantsOf(arch string) (*archVariants, bool) {
 func (a *archVariants) validSpellings() string {
 	var names []string
 	add := func(s string) {
-		if isDocumentedSpelling(s) && !contains(names, s) {
+		if isDocumentedSpelling(s) && !slices.Contains(names, s) {
 			names = append(names, s)
 		}
 	}
@@ -126,16 +126,6 @@ func sortSpellings(names []string, a *archVariants) {
 			names[j], names[j-1] = names[j-1], names[j]
 		}
 	}
-}
-
-// contains reports whether list holds s.
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // joinOr joins ["a", "b", "c"] as "a, b or c".

@@ -13,6 +13,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -183,12 +184,11 @@ var elfArches = [...]elfArch{
 
 // elfArchOf returns the ELF header of arch, and whether it has one.
 func elfArchOf(arch string) (elfArch, bool) {
-	for _, e := range elfArches {
-		if e.arch == arch {
-			return e, true
-		}
+	i := slices.IndexFunc(elfArches[:], func(e elfArch) bool { return e.arch == arch })
+	if i < 0 {
+		return elfArch{}, false
 	}
-	return elfArch{}, false
+	return elfArches[i], true
 }
 
 // peMachine is the PE machine of a Windows binary for a GOARCH, and its name.
@@ -208,12 +208,11 @@ var peMachines = [...]peMachine{
 
 // peMachineOf returns the PE machine of a Windows binary for arch, and whether it has one.
 func peMachineOf(arch string) (uint16, bool) {
-	for _, m := range peMachines {
-		if m.arch == arch {
-			return m.machine, true
-		}
+	i := slices.IndexFunc(peMachines[:], func(m peMachine) bool { return m.arch == arch })
+	if i < 0 {
+		return 0, false
 	}
-	return 0, false
+	return peMachines[i].machine, true
 }
 
 // machoCPU returns the Mach-O cpu of a darwin or ios binary for arch, and whether it has one.
@@ -289,10 +288,8 @@ func checkHeader(r io.ReaderAt, p Platform, format string) ([]string, error) {
 
 // peMachineName names a PE machine, or gives its number.
 func peMachineName(m uint16) string {
-	for _, pm := range peMachines {
-		if pm.machine == m {
-			return pm.name
-		}
+	if i := slices.IndexFunc(peMachines[:], func(pm peMachine) bool { return pm.machine == m }); i >= 0 {
+		return peMachines[i].name
 	}
 	return fmt.Sprintf("%#x", m)
 }
