@@ -7,6 +7,8 @@ import (
 	"os/exec"
 	"strings"
 	"time"
+
+	"github.com/xgo-build/xgo-build/magefiles/internal/lockedbuf"
 )
 
 // command is one program run the bench makes: what to run, where and with which environment.
@@ -38,7 +40,7 @@ func (c command) measure(ctx context.Context) (Sample, []byte, error) {
 	cmd.Dir, cmd.Env = c.Dir, c.Env
 	// Two goroutines copy stdout and stderr: the buffer they share locks.
 	var stdout bytes.Buffer
-	all := &syncBuffer{}
+	all := &lockedbuf.Buffer{}
 	cmd.Stdout = teeWriter{&stdout, all}
 	cmd.Stderr = all
 	start := time.Now()
@@ -54,7 +56,7 @@ func (c command) measure(ctx context.Context) (Sample, []byte, error) {
 // teeWriter writes everything to the standard output buffer and to the combined one.
 type teeWriter struct {
 	stdout *bytes.Buffer
-	all    *syncBuffer
+	all    *lockedbuf.Buffer
 }
 
 func (t teeWriter) Write(p []byte) (int, error) {

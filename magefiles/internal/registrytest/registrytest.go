@@ -30,6 +30,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/xgo-build/xgo-build/magefiles/internal/lockedbuf"
 )
 
 // Registry is a registry process serving on 127.0.0.1, with its settings.
@@ -45,7 +47,7 @@ type Registry struct {
 	user     string
 	password string
 	timeout  time.Duration
-	output   *lockedBuffer
+	output   *lockedbuf.Buffer
 
 	mu   sync.Mutex
 	proc *process // nil once stopped
@@ -205,7 +207,7 @@ func start(ctx context.Context, bin, dir string, tf *tlsFiles, htpasswd bool, ti
 	}
 	r := &Registry{
 		host: host, scheme: "http", dir: storage, bin: bin, cfgPath: filepath.Join(dir, "config.yml"),
-		tls: tf, htpasswd: htpasswd, timeout: timeout, output: &lockedBuffer{},
+		tls: tf, htpasswd: htpasswd, timeout: timeout, output: &lockedbuf.Buffer{},
 	}
 	if tf != nil {
 		r.scheme = "https"
@@ -396,24 +398,6 @@ func (r *Registry) Username() string { return r.user }
 
 // Password returns the password of a WithHtpasswd registry, or "".
 func (r *Registry) Password() string { return r.password }
-
-// lockedBuffer collects the process output while callers read it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
 
 // TLSConfig returns a client configuration that trusts only the registry's
 // test CA, or nil without WithTLS.
