@@ -134,31 +134,22 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		c.Created = time.Unix(n, 0).UTC()
 	}
 
-	// go list and git are both a process or more each: run them side by side.
-	type mainResult struct {
-		path string
-		err  error
-	}
-	mainc := make(chan mainResult, 1)
-	go func() {
-		path, err := findMain(ctx, dir, getenv("XGO_MAIN"))
-		mainc <- mainResult{path, err}
-	}()
-
-	unignored := make(chan bool, 1)
-	go func() {
-		// check-ignore exits 1 for a path that is not ignored and 128 outside the work tree.
-		cmd := exec.CommandContext(ctx, "git", "check-ignore", "-q", "--no-index", filepath.Join(c.Dist, "bin"))
-		cmd.Dir = dir
-		var exitErr *exec.ExitError
-		unignored <- errors.As(cmd.Run(), &exitErr) && exitErr.ExitCode() == 1
-	}()
+	// go list and git are a process or more each: run them side by side.
+	var (
+		wg        sync.WaitGroup
+		mainPkg   string
+		mainErr   error
+		unignored bool
+	)
+	wg.Go(func() { mainPkg, mainErr = findMain(ctx, dir, getenv("XGO_MAIN")) })
+	wg.Go(func() { unignored = distUnignored(ctx, dir, c.Dist) })
 	g := readGit(ctx, dir)
+	wg.Wait()
 	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
 	if epoch == "" {
 		c.Created = time.Unix(g.commitTime, 0).UTC()
 	}
-	c.DistUnignored = <-unignored && c.Revision != ""
+	c.DistUnignored = unignored && c.Revision != ""
 
 	tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS"))
 	if err != nil {
@@ -166,11 +157,10 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 	}
 	c.Tags = tags
 
-	m := <-mainc
-	if m.err != nil {
-		errs = append(errs, m.err)
+	if mainErr != nil {
+		errs = append(errs, mainErr)
 	}
-	c.Main = m.path
+	c.Main = mainPkg
 	c.Name = binaryName(c.Main)
 
 	if err := errors.Join(errs...); err != nil {
@@ -227,6 +217,15 @@ func readGit(ctx context.Context, dir string) gitInfo {
 		g.source = sourceURL(remote)
 	}
 	return g
+}
+
+// distUnignored reports whether git, in dir, does not ignore dist/bin. git check-ignore exits 1
+// for a path that is not ignored and 128 outside a work tree.
+func distUnignored(ctx context.Context, dir, dist string) bool {
+	cmd := exec.CommandContext(ctx, "git", "check-ignore", "-q", "--no-index", filepath.Join(dist, "bin"))
+	cmd.Dir = dir
+	var exitErr *exec.ExitError
+	return errors.As(cmd.Run(), &exitErr) && exitErr.ExitCode() == 1
 }
 
 // gitOutput runs git with args in dir and returns its trimmed standard output.
