@@ -44,7 +44,7 @@ type Config struct {
 //	XGO_BENCH_PROGRAMS=list  comma-separated programs (default hello,midsize)
 //	XGO_BENCH_CASES=list     comma-separated comparisons: emulated, release, shim (default all)
 //	XGO_BENCH_RUNS=N         cold runs per side for every program (default 3 for hello,
-//	                         1 for midsize: about 20 minutes on 2 cores)
+//	                         1 for midsize: about 35 minutes on 2 cores)
 //	XGO_BENCH_WARM_RUNS=N    warm release runs per side after each cold run (default 3)
 //	XGO_BENCH_SHIM_RUNS=N    shim runs per side (default 20)
 //	XGO_BENCH_OUT=dir        results directory (default magefiles/bench/results)
