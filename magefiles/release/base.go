@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -25,10 +26,11 @@ type baseImage struct {
 	image v1.Image      // a single-platform base, or the empty image for scratch
 }
 
-// loadBase resolves ref: "scratch" without any network, anything else with one
-// registry call for its index or manifest (the images themselves are fetched
-// lazily, when used).
-func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option) (baseImage, error) {
+// loadBase resolves ref: "scratch" without any network, anything else with at most one
+// registry call for its index or manifest (the images themselves are read lazily, when
+// used). With a cache directory, the base is read through the cache (see baseSource): a base
+// named by digest that the cache holds needs no request, one named by tag a HEAD request.
+func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option, cache layerCache) (baseImage, error) {
 	if ref == "scratch" {
 		return baseImage{Name: ref, image: empty.Image}, nil
 	}
@@ -37,24 +39,42 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 		return baseImage{}, fmt.Errorf("loading base image: %w", err)
 	}
 	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
-	desc, err := remote.Get(r, opts...)
+	b := baseImage{Name: ref}
+	var mt types.MediaType
+	if cache.dir == "" {
+		var desc *remote.Descriptor
+		if desc, err = remote.Get(r, opts...); err == nil {
+			b.Digest, mt = desc.Digest, desc.MediaType
+			switch {
+			case mt.IsIndex():
+				b.index, err = desc.ImageIndex()
+			case mt.IsImage():
+				b.image, err = desc.Image()
+			}
+		}
+	} else {
+		var p *remote.Puller
+		if p, err = remote.NewPuller(opts...); err == nil {
+			src := &baseSource{ctx: ctx, cache: cache, repo: r.Context(), puller: p}
+			var raw []byte
+			if b.Digest, mt, raw, err = src.resolve(r); err == nil {
+				switch {
+				case mt.IsIndex():
+					b.index = &storedIndex{src: src, digest: b.Digest, mediaType: mt, raw: raw}
+				case mt.IsImage():
+					b.image = newStoredImage(src, b.Digest, mt, raw)
+				}
+			}
+		}
+	}
 	if err != nil {
 		if isNotFound(err) {
 			return baseImage{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
 		}
 		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, explain(err, r.Context().RegistryStr()))
 	}
-	b := baseImage{Name: ref, Digest: desc.Digest}
-	switch {
-	case desc.MediaType.IsIndex():
-		b.index, err = desc.ImageIndex()
-	case desc.MediaType.IsImage():
-		b.image, err = desc.Image()
-	default:
-		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, desc.MediaType)
-	}
-	if err != nil {
-		return baseImage{}, fmt.Errorf("reading base image %q: %w", ref, err)
+	if b.index == nil && b.image == nil {
+		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
 	}
 	return b, nil
 }

@@ -61,7 +61,7 @@ func testOptions(testing.TB) []remote.Option {
 
 func TestLoadBaseScratch(t *testing.T) {
 	// No options at all: scratch must not touch the network.
-	b, err := loadBase(context.Background(), "scratch", false, nil)
+	b, err := loadBase(context.Background(), "scratch", false, nil, layerCache{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -91,8 +91,21 @@ func TestLoadBaseIndex(t *testing.T) {
 	}
 	want, _ := idx.Digest()
 	im, _ := idx.IndexManifest()
+	for _, cache := range []layerCache{{}, {dir: t.TempDir()}} {
+		t.Run(cacheName(cache), func(t *testing.T) { checkBaseIndex(t, ctx, ref, cache, want, im) })
+	}
+}
 
-	b, err := loadBase(ctx, ref, false, testOptions(t))
+// cacheName names a test of a base read without a cache or through one.
+func cacheName(c layerCache) string {
+	if c.dir == "" {
+		return "remote"
+	}
+	return "cached"
+}
+
+func checkBaseIndex(t *testing.T, ctx context.Context, ref string, cache layerCache, want v1.Hash, im *v1.IndexManifest) {
+	b, err := loadBase(ctx, ref, false, testOptions(t), cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +163,13 @@ func TestLoadBaseSingleImage(t *testing.T) {
 	if err := remote.Write(r, img, testOptions(t)...); err != nil {
 		t.Fatal(err)
 	}
-	b, err := loadBase(context.Background(), ref, false, testOptions(t))
+	for _, cache := range []layerCache{{}, {dir: t.TempDir()}} {
+		t.Run(cacheName(cache), func(t *testing.T) { checkBaseSingleImage(t, ref, cache, img) })
+	}
+}
+
+func checkBaseSingleImage(t *testing.T, ref string, cache layerCache, img v1.Image) {
+	b, err := loadBase(context.Background(), ref, false, testOptions(t), cache)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,13 +194,15 @@ func TestLoadBaseSingleImage(t *testing.T) {
 
 func TestLoadBaseMissing(t *testing.T) {
 	reg := registrytest.Start(t)
-	for _, ref := range []string{reg.Host() + "/no/such:1", reg.Host() + "/no/such@sha256:" + strings.Repeat("ab", 32)} {
-		_, err := loadBase(context.Background(), ref, false, testOptions(t))
-		if err == nil || !strings.Contains(err.Error(), `base image "`+ref+`" does not exist`) {
-			t.Errorf("loadBase(%s): %v, want a does-not-exist error naming it", ref, err)
+	for _, cache := range []layerCache{{}, {dir: t.TempDir()}} {
+		for _, ref := range []string{reg.Host() + "/no/such:1", reg.Host() + "/no/such@sha256:" + strings.Repeat("ab", 32)} {
+			_, err := loadBase(context.Background(), ref, false, testOptions(t), cache)
+			if err == nil || !strings.Contains(err.Error(), `base image "`+ref+`" does not exist`) {
+				t.Errorf("%s: loadBase(%s): %v, want a does-not-exist error naming it", cacheName(cache), ref, err)
+			}
 		}
 	}
-	if _, err := loadBase(context.Background(), "Not A Reference", false, nil); err == nil || !strings.Contains(err.Error(), `"Not A Reference"`) {
+	if _, err := loadBase(context.Background(), "Not A Reference", false, nil, layerCache{}); err == nil || !strings.Contains(err.Error(), `"Not A Reference"`) {
 		t.Errorf("invalid reference: %v", err)
 	}
 }

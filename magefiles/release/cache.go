@@ -174,12 +174,8 @@ func (c layerCache) blobPath(h v1.Hash) string {
 // lookup returns the cached layer of key when the entry is intact and matches the binary f;
 // before is the binary before the go build that left it (see layerAfterBuild), or nil.
 func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer, bool) {
-	data, err := os.ReadFile(c.entryPath(key))
-	if err != nil {
-		return nil, false
-	}
-	var e cacheEntry
-	if err := json.Unmarshal(data, &e); err != nil || e.Format != layerFormat || e.BinarySize != fi.Size() {
+	e, ok := c.readEntry(key)
+	if !ok || e.Format != layerFormat || e.BinarySize != fi.Size() {
 		return nil, false
 	}
 	digest, err := v1.NewHash(e.Digest)
@@ -239,11 +235,7 @@ func onlyTouched(e cacheEntry, before, fi os.FileInfo) bool {
 // store makes the layer of the binary f in one pass, puts the blob and the entry in the
 // cache and returns the layer, read from the cached blob.
 func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name string, created time.Time) (v1.Layer, error) {
-	blobs := filepath.Join(c.dir, "blobs", "sha256")
-	if err := os.MkdirAll(blobs, 0o755); err != nil {
-		return nil, err
-	}
-	tmp, err := os.CreateTemp(blobs, ".tmp-*")
+	tmp, err := c.tempBlob()
 	if err != nil {
 		return nil, err
 	}
@@ -270,13 +262,7 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 		return nil, fmt.Errorf("reading %s: %w", f.Name(), errChanged)
 	}
 	d := hashOf(digest)
-	if err := os.Chmod(tmp.Name(), 0o444); err != nil {
-		return nil, err
-	}
-	if err := os.Rename(tmp.Name(), c.blobPath(d)); err != nil {
-		return nil, err
-	}
-	bi, err := os.Stat(c.blobPath(d))
+	bi, err := c.commitBlob(tmp.Name(), d)
 	if err != nil {
 		return nil, err
 	}
@@ -290,6 +276,39 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 		return nil, err
 	}
 	return &cachedLayer{path: c.blobPath(d), digest: d, diffID: hashOf(diffID), size: compressed.n}, nil
+}
+
+// tempBlob creates a temporary file in the blobs directory, for commitBlob.
+func (c layerCache) tempBlob() (*os.File, error) {
+	blobs := filepath.Join(c.dir, "blobs", "sha256")
+	if err := os.MkdirAll(blobs, 0o755); err != nil {
+		return nil, err
+	}
+	return os.CreateTemp(blobs, ".tmp-*")
+}
+
+// commitBlob makes the closed temporary file tmp the read-only blob d and returns the blob's
+// file information.
+func (c layerCache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
+	if err := os.Chmod(tmp, 0o444); err != nil {
+		return nil, err
+	}
+	if err := os.Rename(tmp, c.blobPath(d)); err != nil {
+		return nil, err
+	}
+	return os.Stat(c.blobPath(d))
+}
+
+// readEntry reads the entry of key; ok is false when it is missing or unreadable.
+func (c layerCache) readEntry(key string) (e cacheEntry, ok bool) {
+	data, err := os.ReadFile(c.entryPath(key))
+	if err != nil {
+		return cacheEntry{}, false
+	}
+	if err := json.Unmarshal(data, &e); err != nil {
+		return cacheEntry{}, false
+	}
+	return e, true
 }
 
 // writeEntry writes the entry of key: to a temporary file, renamed into place.
@@ -394,7 +413,7 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 
 // blobFile is the file holding the compressed layer, which writeLayout links instead of
 // copying.
-func (l *cachedLayer) blobFile() string { return l.path }
+func (l *cachedLayer) blobFile() (string, error) { return l.path, nil }
 
 type readCloser struct {
 	io.Reader

@@ -50,6 +50,17 @@ type config struct {
 // commit and origin from git in dir. Every bad value is reported, each in one line naming the
 // variable and the value, before any work starts.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
+	c, errs := readEnv(dir, getenv)
+	errs = append(errs, c.inspect(ctx, getenv)...)
+	if err := errors.Join(errs...); err != nil {
+		return config{}, err
+	}
+	return c, nil
+}
+
+// readEnv reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv, without running
+// anything: every bad value is one error naming the variable and the value.
+func readEnv(dir string, getenv func(string) string) (config, []error) {
 	c := config{Dir: dir}
 	var errs []error
 	bad := func(variable, value string, err error) {
@@ -125,8 +136,7 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		}
 	}
 
-	epoch := getenv("SOURCE_DATE_EPOCH")
-	if epoch != "" {
+	if epoch := getenv("SOURCE_DATE_EPOCH"); epoch != "" {
 		n, err := strconv.ParseInt(strings.TrimSpace(epoch), 10, 64)
 		if err != nil || n < 0 || n > maxEpoch {
 			bad("SOURCE_DATE_EPOCH", epoch, errors.New("must be a non-negative integer number of seconds since 1970"))
@@ -134,6 +144,17 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		c.Created = time.Unix(n, 0).UTC()
 	}
 
+	// The tags are computed from git by inspect; the given ones can be checked now.
+	if _, err := applyTags(nil, getenv("XGO_TAGS")); err != nil {
+		bad("XGO_TAGS", getenv("XGO_TAGS"), err)
+	}
+	return c, errs
+}
+
+// inspect fills in what comes from go and git: the main package (XGO_MAIN, checked by go
+// list), the version, commit, commit time and origin, and the tags. It returns the errors of
+// resolving the main package.
+func (c *config) inspect(ctx context.Context, getenv func(string) string) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
 		wg        sync.WaitGroup
@@ -141,32 +162,24 @@ func loadConfig(ctx context.Context, dir string, getenv func(string) string) (co
 		mainErr   error
 		unignored bool
 	)
-	wg.Go(func() { mainPkg, mainErr = findMain(ctx, dir, getenv("XGO_MAIN")) })
-	wg.Go(func() { unignored = distUnignored(ctx, dir, c.Dist) })
-	g := readGit(ctx, dir)
+	wg.Go(func() { mainPkg, mainErr = findMain(ctx, c.Dir, getenv("XGO_MAIN")) })
+	wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
+	g := readGit(ctx, c.Dir)
 	wg.Wait()
 	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
-	if epoch == "" {
+	if getenv("SOURCE_DATE_EPOCH") == "" {
 		c.Created = time.Unix(g.commitTime, 0).UTC()
 	}
 	c.DistUnignored = unignored && c.Revision != ""
-
-	tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS"))
-	if err != nil {
-		bad("XGO_TAGS", getenv("XGO_TAGS"), err)
-	}
-	c.Tags = tags
-
-	if mainErr != nil {
-		errs = append(errs, mainErr)
+	if tags, err := applyTags(versionTags(c.Version), getenv("XGO_TAGS")); err == nil {
+		c.Tags = tags
 	}
 	c.Main = mainPkg
 	c.Name = binaryName(c.Main)
-
-	if err := errors.Join(errs...); err != nil {
-		return config{}, err
+	if mainErr != nil {
+		return []error{mainErr}
 	}
-	return c, nil
+	return nil
 }
 
 // maxEpoch is the last second of the year 9999, the largest time an RFC 3339 timestamp holds.

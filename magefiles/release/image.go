@@ -138,6 +138,14 @@ type renamedLayer struct {
 // MediaType implements v1.Layer.
 func (l renamedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
+// blobFile is the file of the renamed layer, when it is kept in one (see fileLayer).
+func (l renamedLayer) blobFile() (string, error) {
+	if fl, ok := l.Layer.(fileLayer); ok {
+		return fl.blobFile()
+	}
+	return "", nil
+}
+
 func firstOr(s []string, def string) string {
 	if len(s) > 0 {
 		return s[0]

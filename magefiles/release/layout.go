@@ -77,9 +77,10 @@ func openLayout(dir string) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-// fileLayer is a layer whose compressed bytes are a file that may be linked.
+// fileLayer is a layer whose compressed bytes are (or, once fetched, will be) a file that
+// may be linked; blobFile returns "" for a layer that is not kept in a file after all.
 type fileLayer interface {
-	blobFile() string
+	blobFile() (string, error)
 }
 
 // linkLayerFiles hard-links (or, across file systems, copies) into the layout at
@@ -114,13 +115,20 @@ func linkLayerFiles(dst string, idx v1.ImageIndex) error {
 			if _, err := os.Lstat(to); err == nil {
 				continue
 			}
+			from, err := fl.blobFile()
+			if err != nil {
+				return err
+			}
+			if from == "" {
+				continue
+			}
 			if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
 				return err
 			}
-			if os.Link(fl.blobFile(), to) == nil {
+			if os.Link(from, to) == nil {
 				continue
 			}
-			if err := copyFile(fl.blobFile(), to); err != nil {
+			if err := copyFile(from, to); err != nil {
 				return err
 			}
 		}

@@ -592,7 +592,7 @@ func TestPushMountsBaseLayers(t *testing.T) {
 	if err := remote.WriteIndex(r, baseIndex(t), opts...); err != nil {
 		t.Fatal(err)
 	}
-	base, err := loadBase(ctx, baseRef, false, opts)
+	base, err := loadBase(ctx, baseRef, false, opts, layerCache{})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -98,17 +99,30 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if last == stageRelease && strings.TrimSpace(e.getenv("XGO_REPO")) == "" {
 		return errors.New("XGO_REPO is not set: release needs the repository to push to, e.g. XGO_REPO=ghcr.io/you/app")
 	}
-	cfg, err := loadConfig(ctx, e.dir, e.getenv)
-	if err != nil {
-		return err
-	}
+	cfg, errs := readEnv(e.dir, e.getenv)
 	var opts []remote.Option
 	if cfg.Base != "scratch" || last == stageRelease {
 		opts = registryOptions(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
 	}
-	base, err := loadBase(ctx, cfg.Base, cfg.Insecure, opts)
-	if err != nil {
+	cache := layerCache{dir: cacheDir(e.getenv)}
+	defer cache.trim(time.Now())
+	// go list, git and the base's registry are asked side by side; the base only once its
+	// variables are known to be good.
+	var (
+		wg      sync.WaitGroup
+		base    baseImage
+		baseErr error
+	)
+	if len(errs) == 0 {
+		wg.Go(func() { base, baseErr = loadBase(ctx, cfg.Base, cfg.Insecure, opts, cache) })
+	}
+	errs = append(errs, cfg.inspect(ctx, e.getenv)...)
+	wg.Wait()
+	if err := errors.Join(errs...); err != nil {
 		return err
+	}
+	if baseErr != nil {
+		return baseErr
 	}
 	targets, err := planTargets(cfg.Platforms, base)
 	if err != nil {
@@ -119,7 +133,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if err != nil {
 		return err
 	}
-	if err := produce(ctx, e, cfg, base, targets, opts, last, start); err != nil {
+	if err := produce(ctx, e, cfg, base, targets, opts, cache, last, start); err != nil {
 		// A signal to the process group can kill go build before the context's
 		// cancellation reaches it: the signal, not the killed build, is the reason.
 		return stoppedError(ctx, last.String(), err)
@@ -129,7 +143,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 
 // produce builds the binaries of targets and, as far as last says, assembles the image and
 // pushes it, printing progress and results.
-func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets []target, opts []remote.Option, last stage, start time.Time) error {
+func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets []target, opts []remote.Option, cache layerCache, last stage, start time.Time) error {
 	if cfg.DistUnignored {
 		fmt.Fprintf(e.out, "warning: git does not ignore %s: add it to .gitignore, or go stamps the next build as modified and the digests change\n", cfg.Dist)
 	}
@@ -149,8 +163,6 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 	// Each image is made as soon as its binary is built, while the other builds run.
 	var asm *assembler
 	if last >= stageImage {
-		cache := layerCache{dir: cacheDir(e.getenv)}
-		defer cache.trim(time.Now())
 		asm = startAssembly(ctx, cfg, targets, cache)
 	}
 	builds, err := buildAll(ctx, spec, platforms, func(r buildResult) {
@@ -359,7 +371,28 @@ func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image,
 	if _, err := img.Digest(); err != nil {
 		return nil, fmt.Errorf("building the %s image: %w", t.Platform, err)
 	}
+	// The base's layers go into the layout: fetch those the cache lacks now, while the
+	// other builds run.
+	if err := fetchLayerFiles(t.Base); err != nil {
+		return nil, fmt.Errorf("building the %s image: %w", t.Platform, err)
+	}
 	return img, nil
+}
+
+// fetchLayerFiles makes sure the files of img's layers that are kept in files are there.
+func fetchLayerFiles(img v1.Image) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		if fl, ok := l.(fileLayer); ok {
+			if _, err := fl.blobFile(); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // exeSuffix is the file name suffix of executables on goos.

@@ -1,0 +1,478 @@
+package release
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"sync"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/partial"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
+)
+
+// A remote base is read through the layer cache: its index, manifests and configs are kept
+// there by digest, and its layers as files. A warm run then reads the base from disk: a base
+// named by digest needs no request at all, one named by tag one HEAD request to learn its
+// digest, and the layout links the base's layers instead of downloading them again. Every
+// blob is checked against its digest before it is used (see layerCache.smallBlob and
+// layerCache.remoteBlob).
+
+// baseSource is where the parts of a stored base come from: the cache first, else the
+// base's repository.
+type baseSource struct {
+	ctx    context.Context
+	cache  layerCache
+	repo   name.Repository
+	puller *remote.Puller // shared by every request, so the registry is pinged once
+}
+
+// resolve returns the digest, media type and manifest of ref: for a digest, from the cache
+// when it holds the manifest; for a tag, the digest from one HEAD request, then the manifest
+// from the cache or the registry.
+func (s *baseSource) resolve(ref name.Reference) (v1.Hash, types.MediaType, []byte, error) {
+	if d, ok := ref.(name.Digest); ok {
+		h, err := v1.NewHash(d.DigestStr())
+		if err != nil {
+			return v1.Hash{}, "", nil, err
+		}
+		raw, err := s.manifest(h)
+		if err != nil {
+			return v1.Hash{}, "", nil, err
+		}
+		return h, manifestMediaType(raw), raw, nil
+	}
+	if desc, err := s.puller.Head(s.ctx, ref); err == nil {
+		raw, err := s.manifest(desc.Digest)
+		if err != nil {
+			return v1.Hash{}, "", nil, err
+		}
+		return desc.Digest, desc.MediaType, raw, nil
+	}
+	// A HEAD answer carries no error details and some registries give no digest with it:
+	// a GET says what is wrong, or serves the manifest.
+	desc, err := s.puller.Get(s.ctx, ref)
+	if err != nil {
+		return v1.Hash{}, "", nil, err
+	}
+	s.cache.putSmallBlob(desc.Digest, desc.Manifest)
+	return desc.Digest, desc.MediaType, desc.Manifest, nil
+}
+
+// manifest returns the manifest h of the base's repository.
+func (s *baseSource) manifest(h v1.Hash) ([]byte, error) {
+	return s.cache.smallBlob(h, func() ([]byte, error) {
+		desc, err := s.puller.Get(s.ctx, s.repo.Digest(h.String()))
+		if err != nil {
+			return nil, err
+		}
+		return desc.Manifest, nil
+	})
+}
+
+// blob returns the small blob h (a config) of the base's repository.
+func (s *baseSource) blob(h v1.Hash) ([]byte, error) {
+	return s.cache.smallBlob(h, func() ([]byte, error) {
+		rc, err := s.open(h)
+		if err != nil {
+			return nil, err
+		}
+		defer rc.Close()
+		return io.ReadAll(rc)
+	})
+}
+
+// open starts reading blob h from the base's repository.
+func (s *baseSource) open(h v1.Hash) (io.ReadCloser, error) {
+	l, err := s.puller.Layer(s.ctx, s.repo.Digest(h.String()))
+	if err != nil {
+		return nil, err
+	}
+	return l.Compressed()
+}
+
+// manifestMediaType reads the media type a manifest declares; a manifest without one is an
+// OCI index when it lists manifests, else an OCI image manifest.
+func manifestMediaType(raw []byte) types.MediaType {
+	var m struct {
+		MediaType types.MediaType   `json:"mediaType"`
+		Manifests []json.RawMessage `json:"manifests"`
+	}
+	if json.Unmarshal(raw, &m) == nil && m.MediaType != "" {
+		return m.MediaType
+	}
+	if m.Manifests != nil {
+		return types.OCIImageIndex
+	}
+	return types.OCIManifestSchema1
+}
+
+// storedIndex is an image index of the base's repository, read through the cache.
+type storedIndex struct {
+	src       *baseSource
+	digest    v1.Hash
+	mediaType types.MediaType
+	raw       []byte
+}
+
+var _ v1.ImageIndex = (*storedIndex)(nil)
+
+// MediaType implements v1.ImageIndex.
+func (x *storedIndex) MediaType() (types.MediaType, error) { return x.mediaType, nil }
+
+// Digest implements v1.ImageIndex.
+func (x *storedIndex) Digest() (v1.Hash, error) { return x.digest, nil }
+
+// Size implements v1.ImageIndex.
+func (x *storedIndex) Size() (int64, error) { return int64(len(x.raw)), nil }
+
+// RawManifest implements v1.ImageIndex.
+func (x *storedIndex) RawManifest() ([]byte, error) { return x.raw, nil }
+
+// IndexManifest implements v1.ImageIndex.
+func (x *storedIndex) IndexManifest() (*v1.IndexManifest, error) {
+	return v1.ParseIndexManifest(bytes.NewReader(x.raw))
+}
+
+// child returns the descriptor of h in the index.
+func (x *storedIndex) child(h v1.Hash) (v1.Descriptor, error) {
+	m, err := x.IndexManifest()
+	if err != nil {
+		return v1.Descriptor{}, err
+	}
+	for _, d := range m.Manifests {
+		if d.Digest == h {
+			return d, nil
+		}
+	}
+	return v1.Descriptor{}, fmt.Errorf("index %s has no manifest %s", x.digest, h)
+}
+
+// Image implements v1.ImageIndex: the image's manifest is read when first needed.
+func (x *storedIndex) Image(h v1.Hash) (v1.Image, error) {
+	d, err := x.child(h)
+	if err != nil {
+		return nil, err
+	}
+	return newStoredImage(x.src, h, d.MediaType, nil), nil
+}
+
+// ImageIndex implements v1.ImageIndex.
+func (x *storedIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	d, err := x.child(h)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := x.src.manifest(h)
+	if err != nil {
+		return nil, err
+	}
+	return &storedIndex{src: x.src, digest: h, mediaType: d.MediaType, raw: raw}, nil
+}
+
+// storedImage is an image of the base's repository, read through the cache. Its layers are
+// storedLayers, kept in files that the layout links.
+type storedImage struct {
+	v1.Image // partial's image over core
+	core     *storedManifest
+}
+
+// newStoredImage returns the image h of src, with its manifest raw when it is already read.
+func newStoredImage(src *baseSource, h v1.Hash, mt types.MediaType, raw []byte) *storedImage {
+	core := &storedManifest{src: src, digest: h, mediaType: mt}
+	if raw != nil {
+		core.once.Do(func() { core.raw = raw })
+	}
+	img, _ := partial.CompressedToImage(core) // never fails
+	core.img = img
+	return &storedImage{Image: img, core: core}
+}
+
+// Layers implements v1.Image.
+func (i *storedImage) Layers() ([]v1.Layer, error) {
+	m, err := i.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	ls := make([]v1.Layer, len(m.Layers))
+	for k, d := range m.Layers {
+		if ls[k], err = i.LayerByDigest(d.Digest); err != nil {
+			return nil, err
+		}
+	}
+	return ls, nil
+}
+
+// LayerByDigest implements v1.Image.
+func (i *storedImage) LayerByDigest(h v1.Hash) (v1.Layer, error) {
+	m, err := i.Manifest()
+	if err != nil {
+		return nil, err
+	}
+	if h == m.Config.Digest {
+		return partial.ConfigLayer(i)
+	}
+	return i.core.layer(h)
+}
+
+// LayerByDiffID implements v1.Image.
+func (i *storedImage) LayerByDiffID(h v1.Hash) (v1.Layer, error) {
+	blob, err := partial.DiffIDToBlob(i, h)
+	if err != nil {
+		return nil, err
+	}
+	return i.LayerByDigest(blob)
+}
+
+// storedManifest is the partial.CompressedImageCore of a storedImage.
+type storedManifest struct {
+	src       *baseSource
+	digest    v1.Hash
+	mediaType types.MediaType
+	img       v1.Image // partial's image over this core
+
+	once sync.Once
+	raw  []byte
+	err  error
+
+	configOnce sync.Once
+	config     []byte
+	configErr  error
+
+	layersOnce sync.Once
+	layers     []*storedLayer
+	layersErr  error
+}
+
+// RawManifest implements partial.CompressedImageCore.
+func (m *storedManifest) RawManifest() ([]byte, error) {
+	m.once.Do(func() { m.raw, m.err = m.src.manifest(m.digest) })
+	return m.raw, m.err
+}
+
+// MediaType implements partial.CompressedImageCore.
+func (m *storedManifest) MediaType() (types.MediaType, error) {
+	if m.mediaType != "" {
+		return m.mediaType, nil
+	}
+	raw, err := m.RawManifest()
+	if err != nil {
+		return "", err
+	}
+	return manifestMediaType(raw), nil
+}
+
+// RawConfigFile implements partial.CompressedImageCore.
+func (m *storedManifest) RawConfigFile() ([]byte, error) {
+	m.configOnce.Do(func() {
+		raw, err := m.RawManifest()
+		if err != nil {
+			m.configErr = err
+			return
+		}
+		mf, err := v1.ParseManifest(bytes.NewReader(raw))
+		if err != nil {
+			m.configErr = err
+			return
+		}
+		m.config, m.configErr = m.src.blob(mf.Config.Digest)
+	})
+	return m.config, m.configErr
+}
+
+// LayerByDigest implements partial.CompressedImageCore.
+func (m *storedManifest) LayerByDigest(h v1.Hash) (partial.CompressedLayer, error) {
+	return m.layer(h)
+}
+
+// layer returns the layer h of the image, its diff ID taken from the config. Every call
+// for h returns the same layer, so its file is looked up once.
+func (m *storedManifest) layer(h v1.Hash) (*storedLayer, error) {
+	m.layersOnce.Do(func() {
+		mf, err := m.img.Manifest()
+		if err != nil {
+			m.layersErr = err
+			return
+		}
+		for _, d := range mf.Layers {
+			diffID, err := partial.BlobToDiffID(m.img, d.Digest)
+			if err != nil {
+				m.layersErr = err
+				return
+			}
+			m.layers = append(m.layers, &storedLayer{src: m.src, desc: d, diffID: diffID})
+		}
+	})
+	if m.layersErr != nil {
+		return nil, m.layersErr
+	}
+	for _, l := range m.layers {
+		if l.desc.Digest == h {
+			return l, nil
+		}
+	}
+	return nil, fmt.Errorf("image %s has no layer %s", m.digest, h)
+}
+
+// storedLayer is a layer of the base, kept in a file of the cache once first needed.
+type storedLayer struct {
+	src    *baseSource
+	desc   v1.Descriptor
+	diffID v1.Hash
+
+	once sync.Once
+	path string
+	err  error
+}
+
+// Digest implements v1.Layer.
+func (l *storedLayer) Digest() (v1.Hash, error) { return l.desc.Digest, nil }
+
+// DiffID implements v1.Layer.
+func (l *storedLayer) DiffID() (v1.Hash, error) { return l.diffID, nil }
+
+// Size implements v1.Layer.
+func (l *storedLayer) Size() (int64, error) { return l.desc.Size, nil }
+
+// MediaType implements v1.Layer.
+func (l *storedLayer) MediaType() (types.MediaType, error) { return l.desc.MediaType, nil }
+
+// Compressed implements v1.Layer.
+func (l *storedLayer) Compressed() (io.ReadCloser, error) {
+	path, err := l.blobFile()
+	if err != nil {
+		return nil, err
+	}
+	return os.Open(path)
+}
+
+// Uncompressed implements v1.Layer.
+func (l *storedLayer) Uncompressed() (io.ReadCloser, error) {
+	ext, err := partial.CompressedToLayer(l)
+	if err != nil {
+		return nil, err
+	}
+	return ext.Uncompressed()
+}
+
+// blobFile returns the cache's file holding the layer, fetching it on first use.
+func (l *storedLayer) blobFile() (string, error) {
+	l.once.Do(func() {
+		h := l.desc.Digest
+		l.path, l.err = l.src.cache.remoteBlob(h, l.desc.Size, func() (io.ReadCloser, error) { return l.src.open(h) })
+		if l.err != nil {
+			l.err = fmt.Errorf("fetching base layer %s: %w", h, l.err)
+		}
+	})
+	return l.path, l.err
+}
+
+// blobFormat is the Format of the entries that record when a blob of a remote image was
+// last checked against its digest.
+const blobFormat = "xgo-build blob 1"
+
+// smallBlob returns the bytes of blob h (a manifest or config): the cache's copy when it
+// hashes to h, else what fetch returns, checked and stored. Small blobs are hashed on every
+// read.
+func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, error) {
+	if data, err := os.ReadFile(c.blobPath(h)); err == nil && h.Algorithm == "sha256" {
+		if got, _, err := v1.SHA256(bytes.NewReader(data)); err == nil && got == h {
+			c.touch(c.blobPath(h))
+			return data, nil
+		}
+	}
+	data, err := fetch()
+	if err != nil {
+		return nil, err
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(data)); err != nil || got != h {
+		return nil, fmt.Errorf("blob %s: the registry sent data with digest %s", h, got)
+	}
+	c.putSmallBlob(h, data)
+	return data, nil
+}
+
+// putSmallBlob stores data as blob h, if it hashes to h; a cache that cannot be written
+// costs a request next time, nothing else.
+func (c layerCache) putSmallBlob(h v1.Hash, data []byte) {
+	if c.dir == "" || h.Algorithm != "sha256" {
+		return
+	}
+	if got, _, err := v1.SHA256(bytes.NewReader(data)); err != nil || got != h {
+		return
+	}
+	tmp, err := c.tempBlob()
+	if err != nil {
+		return
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	_, err = tmp.Write(data)
+	if cerr := tmp.Close(); err == nil && cerr == nil {
+		_, _ = c.commitBlob(tmp.Name(), h)
+	}
+}
+
+// remoteBlob returns the path of the cache's file holding blob h of size bytes. A file
+// checked against h at its current modification time is used as it is; one whose time
+// changed is hashed again; a missing or damaged one is read from open, checked and stored.
+func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
+	if h.Algorithm != "sha256" {
+		return "", fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
+	}
+	path := c.blobPath(h)
+	key := c.blobKey(h)
+	if e, ok := c.readEntry(key); ok && e.Format == blobFormat && e.Digest == h.String() && e.Size == size {
+		c.touch(path)
+		if bi, err := os.Stat(path); err == nil && bi.Mode().IsRegular() && bi.Size() == size {
+			if e.BlobTime == bi.ModTime().UnixNano() {
+				c.touch(c.entryPath(key))
+				return path, nil
+			}
+			if intactBlob(path, h, size) {
+				e.BlobTime = bi.ModTime().UnixNano()
+				_ = c.writeEntry(key, e)
+				return path, nil
+			}
+		}
+	}
+	rc, err := open()
+	if err != nil {
+		return "", err
+	}
+	defer rc.Close()
+	tmp, err := c.tempBlob()
+	if err != nil {
+		return "", err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	got, n, err := v1.SHA256(io.TeeReader(rc, tmp))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return "", err
+	}
+	if got != h || n != size {
+		return "", fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)
+	}
+	bi, err := c.commitBlob(tmp.Name(), h)
+	if err != nil {
+		return "", err
+	}
+	e := cacheEntry{Format: blobFormat, Digest: h.String(), Size: size, BlobTime: bi.ModTime().UnixNano()}
+	_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
+	return path, nil
+}
+
+// blobKey names the entry that records the last check of blob h.
+func (layerCache) blobKey(h v1.Hash) string {
+	sum := sha256.Sum256([]byte(blobFormat + "\n" + h.String() + "\n"))
+	return hex.EncodeToString(sum[:])
+}

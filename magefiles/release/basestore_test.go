@@ -1,0 +1,177 @@
+package release
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+)
+
+// storedBaseSetup pushes baseIndex to a registry and returns its tag and digest references,
+// the options of requests that rec records, and the pushed index.
+func storedBaseSetup(t *testing.T) (tag, digest string, rec *recorder, opts []remote.Option, idx v1.ImageIndex) {
+	t.Helper()
+	repo, rec, opts := pushSetup(t)
+	base, err := name.NewRepository(repo.RegistryStr()+"/base/multi", name.Insecure)
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx = baseIndex(t)
+	if err := remote.WriteIndex(base.Tag("1"), idx, opts...); err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	return base.Name() + ":1", base.Name() + "@" + d.String(), rec, opts, idx
+}
+
+// layoutFromBase loads ref through cache, puts one binary per platform on it and writes the
+// image layout to a new directory; it returns the directory, the index and the requests the
+// whole run made.
+func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, opts []remote.Option) (string, v1.ImageIndex, []string) {
+	t.Helper()
+	before := len(rec.requests())
+	base, err := loadBase(context.Background(), ref, false, opts, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var images []platformImage
+	for _, s := range []string{"linux/amd64", "linux/arm64", "linux/arm/v7"} {
+		p := mustPlatform(t, s)
+		b, _, err := base.imageFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
+			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fetchLayerFiles(b); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, platformImage{Platform: p, Image: img})
+	}
+	idx, err := buildIndex(images, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	return dir, idx, rec.requests()[before:]
+}
+
+// TestStoredBase checks that a base read through the cache gives the very images a base read
+// from the registry gives, and that a warm run asks the registry for nothing when the base is
+// named by digest and only for the tag's digest when it is named by tag.
+func TestStoredBase(t *testing.T) {
+	tag, digest, rec, opts, _ := storedBaseSetup(t)
+	_, want, _ := layoutFromBase(t, tag, layerCache{}, rec, opts)
+	wantDigest, _ := want.Digest()
+
+	cache := layerCache{dir: t.TempDir()}
+	for _, tc := range []struct {
+		name, ref string
+		warm      []string // the requests of a warm run
+	}{
+		{"tag", tag, []string{"HEAD /v2/base/multi/manifests/1"}},
+		{"digest", digest, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			for run := range 2 {
+				dir, idx, reqs := layoutFromBase(t, tc.ref, cache, rec, opts)
+				if got, _ := idx.Digest(); got != wantDigest {
+					t.Fatalf("run %d: index %s, want %s as built on the base read from the registry", run, got, wantDigest)
+				}
+				onDisk := layoutIndex(t, dir)
+				if err := validate.Index(onDisk); err != nil {
+					t.Fatalf("run %d: the layout: %v", run, err)
+				}
+				if got, _ := onDisk.Digest(); got != wantDigest {
+					t.Fatalf("run %d: layout index %s, want %s", run, got, wantDigest)
+				}
+				if run == 1 && !slices.Equal(withoutPing(reqs), tc.warm) {
+					t.Errorf("a warm run made the requests %q, want %q", reqs, tc.warm)
+				}
+			}
+		})
+	}
+}
+
+// withoutPing drops the registry pings from reqs.
+func withoutPing(reqs []string) []string {
+	return slices.DeleteFunc(slices.Clone(reqs), func(r string) bool { return r == "GET /v2/" })
+}
+
+// TestStoredBaseDamaged checks that a cached base manifest, config or layer that no longer
+// has its digest is fetched again, never used.
+func TestStoredBaseDamaged(t *testing.T) {
+	_, digest, rec, opts, idx := storedBaseSetup(t)
+	cache := layerCache{dir: t.TempDir()}
+	_, want, _ := layoutFromBase(t, digest, cache, rec, opts)
+	wantDigest, _ := want.Digest()
+
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := idx.Digest()
+	for _, h := range []v1.Hash{d, im.Config.Digest, im.Layers[0].Digest} {
+		path := cache.blobPath(h)
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatalf("blob %s is not in the cache: %v", h, err)
+		}
+		// The same size, other bytes, and (for the layer) a time the cache has not checked.
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(strings.Repeat("x", int(fi.Size()))), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir, got, reqs := layoutFromBase(t, digest, cache, rec, opts)
+	if gd, _ := got.Digest(); gd != wantDigest {
+		t.Fatalf("index %s on a damaged cache, want %s", gd, wantDigest)
+	}
+	if err := validate.Index(layoutIndex(t, dir)); err != nil {
+		t.Fatalf("the layout: %v", err)
+	}
+	for _, h := range []v1.Hash{d, im.Config.Digest, im.Layers[0].Digest} {
+		kind := "manifests"
+		if h != d {
+			kind = "blobs"
+		}
+		if !slices.Contains(reqs, "GET /v2/base/multi/"+kind+"/"+h.String()) {
+			t.Errorf("damaged blob %s was not fetched again; requests %q", h, reqs)
+		}
+		if !intactBlob(cache.blobPath(h), h, sizeOf(t, cache.blobPath(h))) {
+			t.Errorf("the cache still holds a damaged %s", h)
+		}
+	}
+}
+
+func sizeOf(t *testing.T, path string) int64 {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return fi.Size()
+}
