@@ -299,20 +299,20 @@ func (c layerCache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
 	return os.Stat(c.blobPath(d))
 }
 
-// readEntry reads the entry of key; ok is false when it is missing or unreadable.
+// readEntry reads the layer or blob entry of key; ok is false when it is missing or
+// unreadable.
 func (c layerCache) readEntry(key string) (e cacheEntry, ok bool) {
-	data, err := os.ReadFile(c.entryPath(key))
-	if err != nil {
-		return cacheEntry{}, false
-	}
-	if err := json.Unmarshal(data, &e); err != nil {
-		return cacheEntry{}, false
-	}
-	return e, true
+	return e, c.readJSON(key, &e)
 }
 
-// writeEntry writes the entry of key: to a temporary file, renamed into place.
-func (c layerCache) writeEntry(key string, e cacheEntry) error {
+// readJSON reads the entry of key into v; it reports whether there was one that could be read.
+func (c layerCache) readJSON(key string, v any) bool {
+	data, err := os.ReadFile(c.entryPath(key))
+	return err == nil && json.Unmarshal(data, v) == nil
+}
+
+// writeEntry writes the entry e of key: to a temporary file, renamed into place.
+func (c layerCache) writeEntry(key string, e any) error {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return err

@@ -51,7 +51,7 @@ type config struct {
 // variable and the value, before any work starts.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
 	c, errs := readEnv(dir, getenv)
-	errs = append(errs, c.inspect(ctx, getenv)...)
+	errs = append(errs, c.inspect(ctx, getenv, listCache{})...)
 	if err := errors.Join(errs...); err != nil {
 		return config{}, err
 	}
@@ -152,9 +152,9 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 }
 
 // inspect fills in what comes from go and git: the main package (XGO_MAIN, checked by go
-// list), the version, commit, commit time and origin, and the tags. It returns the errors of
+// list, or remembered by lists), the version, commit, commit time and origin, and the tags. It returns the errors of
 // resolving the main package.
-func (c *config) inspect(ctx context.Context, getenv func(string) string) []error {
+func (c *config) inspect(ctx context.Context, getenv func(string) string, lists listCache) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
 		wg        sync.WaitGroup
@@ -162,7 +162,7 @@ func (c *config) inspect(ctx context.Context, getenv func(string) string) []erro
 		mainErr   error
 		unignored bool
 	)
-	wg.Go(func() { mainPkg, mainErr = findMain(ctx, c.Dir, getenv("XGO_MAIN")) })
+	wg.Go(func() { mainPkg, mainErr = lists.findMain(ctx, c.Dir, getenv("XGO_MAIN")) })
 	wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
 	g := readGit(ctx, c.Dir)
 	wg.Wait()
@@ -297,9 +297,9 @@ type listedPackage struct {
 // findMain resolves XGO_MAIN (value) to the import path of a main package, or, when value is
 // empty, finds the module's only main package under dir. The magefiles directory and the
 // packages below it are mage's, not candidates.
-func findMain(ctx context.Context, dir, value string) (string, error) {
+func findMain(ctx context.Context, dir, value string, environ []string) (string, error) {
 	if value == "" {
-		pkgs, err := goList(ctx, dir, "./...")
+		pkgs, err := goList(ctx, dir, "./...", environ)
 		if err != nil {
 			return "", fmt.Errorf("finding the main package: %w", err)
 		}
@@ -328,7 +328,7 @@ func findMain(ctx context.Context, dir, value string) (string, error) {
 	case strings.Contains(v, "..."):
 		return "", fmt.Errorf("XGO_MAIN=%q: must name one package, not a pattern", value)
 	}
-	pkgs, err := goList(ctx, dir, v)
+	pkgs, err := goList(ctx, dir, v, environ)
 	if err != nil {
 		return "", fmt.Errorf("XGO_MAIN=%q: %w", value, err)
 	}
@@ -345,12 +345,14 @@ func findMain(ctx context.Context, dir, value string) (string, error) {
 	return p.ImportPath, nil
 }
 
-// goList runs `go list -e -find -json` for one pattern in dir. -find identifies the packages
-// without loading their dependencies: the name and import path are all the release needs
-// before it builds, and go build reports a broken import itself.
-func goList(ctx context.Context, dir, pattern string) ([]listedPackage, error) {
+// goList runs `go list -e -find -json` for one pattern in dir, in environ (nil: this
+// process's environment). -find identifies the packages without loading their dependencies:
+// the name and import path are all the release needs before it builds, and go build reports a
+// broken import itself.
+func goList(ctx context.Context, dir, pattern string, environ []string) ([]listedPackage, error) {
 	cmd := exec.CommandContext(ctx, "go", "list", "-e", "-find", "-json=ImportPath,Name,Error", pattern)
 	cmd.Dir = dir
+	cmd.Env = environ
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {

@@ -238,27 +238,27 @@ func TestLoadConfigReportsEveryBadValue(t *testing.T) {
 func TestFindMain(t *testing.T) {
 	ctx := context.Background()
 	two := writeModule(t, map[string]string{"cmd/a/main.go": mainGo, "cmd/b/main.go": mainGo})
-	_, err := findMain(ctx, two, "")
+	_, err := findMain(ctx, two, "", nil)
 	if want := "XGO_MAIN is not set and the module has 2 main packages: set XGO_MAIN to one of example.com/app/cmd/a, example.com/app/cmd/b"; err == nil || err.Error() != want {
 		t.Errorf("two mains: error = %v, want %q", err, want)
 	}
-	if got, err := findMain(ctx, two, "example.com/app/cmd/b"); err != nil || got != "example.com/app/cmd/b" {
+	if got, err := findMain(ctx, two, "example.com/app/cmd/b", nil); err != nil || got != "example.com/app/cmd/b" {
 		t.Errorf("findMain(import path) = %q, %v", got, err)
 	}
 	none := writeModule(t, map[string]string{"lib.go": "package lib\n"})
-	_, err = findMain(ctx, none, "")
+	_, err = findMain(ctx, none, "", nil)
 	if err == nil || !strings.Contains(err.Error(), "XGO_MAIN is not set and the module has no main package") {
 		t.Errorf("no main: error = %v", err)
 	}
 	root := writeModule(t, map[string]string{"main.go": mainGo, "go.mod": "module example.com/tool/v2\n\ngo 1.26\n"})
-	if got, err := findMain(ctx, root, ""); err != nil || got != "example.com/tool/v2" || binaryName(got) != "tool" {
+	if got, err := findMain(ctx, root, "", nil); err != nil || got != "example.com/tool/v2" || binaryName(got) != "tool" {
 		t.Errorf("findMain at the root = %q, %v (name %q)", got, err, binaryName(got))
 	}
 	broken := writeModule(t, map[string]string{"main.go": "package main\n\nfunc main() { undefined() }\n"})
-	if got, err := findMain(ctx, broken, "."); err != nil || got != "example.com/app" {
+	if got, err := findMain(ctx, broken, ".", nil); err != nil || got != "example.com/app" {
 		t.Errorf("a main package with a type error is still found by name: %q, %v", got, err)
 	}
-	_, err = findMain(ctx, t.TempDir(), "")
+	_, err = findMain(ctx, t.TempDir(), "", nil)
 	if err == nil || !strings.Contains(err.Error(), "finding the main package: go list ./...:") {
 		t.Errorf("outside a module: error = %v", err)
 	}
