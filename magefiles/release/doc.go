@@ -45,8 +45,9 @@
 //	                       a duration such as 90s, or seconds; 0 turns retries off)
 //	SOURCE_DATE_EPOCH      timestamp of the images in seconds since 1970 (default: the HEAD
 //	                       commit time, else 0)
-//	XGO_CACHE              layer cache directory (default <user cache dir>/xgo-build/layers,
-//	                       e.g. ~/.cache/xgo-build/layers); off disables the cache
+//	XGO_CACHE              cache directory: layers, remote base blobs, the main package
+//	                       (default <user cache dir>/xgo-build/layers, e.g.
+//	                       ~/.cache/xgo-build/layers); off disables the cache
 //
 // Tags: when HEAD carries a git tag vX.Y.Z, the image is tagged X.Y.Z, X.Y, X and latest; a
 // prerelease tag vX.Y.Z-pre gives only X.Y.Z-pre; anything else (no tag, a tag that is not
@@ -65,9 +66,26 @@
 // linked into dist/oci. An entry is used only if its blob still has the recorded size and
 // digest and the binary the recorded size and modification time (or, when the file was written
 // again, the recorded SHA-256), so a changed binary is never served from it; a damaged or
-// missing entry is made again, never an error. Entries are written to temporary files and
-// renamed into place, so concurrent runs may share the cache. Entries unused for five days are
-// removed (checked at most once a day); removing the directory is always safe.
+// missing entry is made again, never an error.
+//
+// The cache also keeps a remote base: its index, manifests and configs by digest, and its
+// layers as files that are linked into dist/oci. Each is checked against its digest before it
+// is used (manifests and configs on every read, layers whenever their file's time changed
+// since the last check), and fetched again when it does not match. A warm run on a base named
+// by digest makes no registry request for it; on a base named by tag, one HEAD request for the
+// tag's digest.
+//
+// And it remembers the main package go list found for XGO_MAIN (unset, or a directory such as
+// ./cmd/app) with a fingerprint of everything go list reads for it: the go command, the GO*
+// and CGO_* variables, go's env file, the go.mod and go.work files of the package directories
+// and their parents, and every directory the pattern walks with the names, sizes and times of
+// its Go files and subdirectories. While the fingerprint is the same go list is not run again.
+// Errors, import paths, a GOFLAGS -modfile and files changed in the last two seconds are never
+// remembered.
+//
+// Entries are written to temporary files and renamed into place, so concurrent runs may share
+// the cache. Entries and blobs unused for five days are removed (checked at most once a day);
+// removing the directory is always safe.
 //
 // Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
 // The dist directory holds a file named INCOMPLETE from the moment a target starts writing

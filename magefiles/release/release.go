@@ -38,8 +38,9 @@ func Binaries(ctx context.Context) error {
 // binaries; XGO_BASE (scratch, the default, or an image reference), XGO_INSECURE_REGISTRY (true
 // allows plain HTTP to a registry that is not on loopback), XGO_RETRY_TIMEOUT (how long a failing
 // registry request is retried; default 3m), SOURCE_DATE_EPOCH (the image time; default the HEAD
-// commit time), XGO_CACHE (the layer cache, reused while a binary is unchanged; default
-// <user cache dir>/xgo-build/layers; off disables it). Details: go doc
+// commit time), XGO_CACHE (the cache of layers, remote base blobs and the main package,
+// reused while nothing they depend on changed; default <user cache dir>/xgo-build/layers; off
+// disables it). Details: go doc
 // github.com/xgo-build/xgo-build/magefiles/release.
 func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
