@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -39,33 +40,12 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 		return baseImage{}, fmt.Errorf("loading base image: %w", err)
 	}
 	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
-	b := baseImage{Name: ref}
+	var b baseImage
 	var mt types.MediaType
 	if cache.dir == "" {
-		var desc *remote.Descriptor
-		if desc, err = remote.Get(r, opts...); err == nil {
-			b.Digest, mt = desc.Digest, desc.MediaType
-			switch {
-			case mt.IsIndex():
-				b.index, err = desc.ImageIndex()
-			case mt.IsImage():
-				b.image, err = desc.Image()
-			}
-		}
+		b, mt, err = remoteBase(r, opts)
 	} else {
-		var p *remote.Puller
-		if p, err = remote.NewPuller(opts...); err == nil {
-			src := &baseSource{ctx: ctx, cache: cache, repo: r.Context(), puller: p}
-			var raw []byte
-			if b.Digest, mt, raw, err = src.resolve(r); err == nil {
-				switch {
-				case mt.IsIndex():
-					b.index = &storedIndex{src: src, digest: b.Digest, mediaType: mt, raw: raw}
-				case mt.IsImage():
-					b.image = newStoredImage(src, b.Digest, mt, raw)
-				}
-			}
-		}
+		b, mt, err = storedBase(ctx, r, cache, opts)
 	}
 	if err != nil {
 		if isNotFound(err) {
@@ -76,7 +56,47 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 	if b.index == nil && b.image == nil {
 		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
 	}
+	b.Name = ref
 	return b, nil
+}
+
+// remoteBase fetches the index or manifest of r from its registry; the images are read from
+// there when used. Neither index nor image is set for another media type.
+func remoteBase(r name.Reference, opts []remote.Option) (baseImage, types.MediaType, error) {
+	desc, err := remote.Get(r, opts...)
+	if err != nil {
+		return baseImage{}, "", err
+	}
+	b := baseImage{Digest: desc.Digest}
+	switch {
+	case desc.MediaType.IsIndex():
+		b.index, err = desc.ImageIndex()
+	case desc.MediaType.IsImage():
+		b.image, err = desc.Image()
+	}
+	return b, desc.MediaType, err
+}
+
+// storedBase resolves r through the cache (see baseSource). Neither index nor image is set for
+// another media type.
+func storedBase(ctx context.Context, r name.Reference, cache layerCache, opts []remote.Option) (baseImage, types.MediaType, error) {
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return baseImage{}, "", err
+	}
+	src := &baseSource{ctx: ctx, cache: cache, repo: r.Context(), puller: p}
+	digest, mt, raw, err := src.resolve(r)
+	if err != nil {
+		return baseImage{}, "", err
+	}
+	b := baseImage{Digest: digest}
+	switch {
+	case mt.IsIndex():
+		b.index = &storedIndex{src: src, digest: digest, mediaType: mt, raw: raw}
+	case mt.IsImage():
+		b.image = newStoredImage(src, digest, mt, raw)
+	}
+	return b, mt, nil
 }
 
 // isNotFound reports whether a registry said that the repository or manifest

@@ -152,8 +152,8 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 }
 
 // inspect fills in what comes from go and git: the main package (XGO_MAIN, checked by go
-// list, or remembered by lists), the version, commit, commit time and origin, and the tags. It returns the errors of
-// resolving the main package.
+// list, or remembered by lists), the version, commit, commit time and origin, and the tags.
+// It returns the errors of resolving the main package.
 func (c *config) inspect(ctx context.Context, getenv func(string) string, lists listCache) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
