@@ -54,7 +54,11 @@ func (s *baseSource) resolve(ref name.Reference) (v1.Hash, types.MediaType, []by
 		if err != nil {
 			return v1.Hash{}, "", nil, err
 		}
-		return desc.Digest, desc.MediaType, raw, nil
+		mt := desc.MediaType
+		if mt == "" {
+			mt = manifestMediaType(raw)
+		}
+		return desc.Digest, mt, raw, nil
 	}
 	// A HEAD answer carries no error details and some registries give no digest with it:
 	// a GET says what is wrong, or serves the manifest.
@@ -92,6 +96,28 @@ func (s *baseSource) blob(h v1.Hash) ([]byte, error) {
 // open starts reading blob h from the base's repository.
 func (s *baseSource) open(h v1.Hash) (io.ReadCloser, error) {
 	l, err := s.puller.Layer(s.ctx, s.repo.Digest(h.String()))
+	if err != nil {
+		return nil, err
+	}
+	return l.Compressed()
+}
+
+// openLayer starts reading the layer d of the image whose manifest is image. A foreign layer
+// (one with URLs, as Windows bases have) may be kept only at its URLs: go-containerregistry's
+// image tries them after the registry.
+func (s *baseSource) openLayer(image v1.Hash, d v1.Descriptor) (io.ReadCloser, error) {
+	if len(d.URLs) == 0 {
+		return s.open(d.Digest)
+	}
+	desc, err := s.puller.Get(s.ctx, s.repo.Digest(image.String()))
+	if err != nil {
+		return nil, err
+	}
+	img, err := desc.Image()
+	if err != nil {
+		return nil, err
+	}
+	l, err := img.LayerByDigest(d.Digest)
 	if err != nil {
 		return nil, err
 	}
@@ -307,7 +333,7 @@ func (m *storedManifest) layer(h v1.Hash) (*storedLayer, error) {
 				m.layersErr = err
 				return
 			}
-			m.layers = append(m.layers, &storedLayer{src: m.src, desc: d, diffID: diffID})
+			m.layers = append(m.layers, &storedLayer{src: m.src, image: m.digest, desc: d, diffID: diffID})
 		}
 	})
 	if m.layersErr != nil {
@@ -324,6 +350,7 @@ func (m *storedManifest) layer(h v1.Hash) (*storedLayer, error) {
 // storedLayer is a layer of the base, kept in a file of the cache once first needed.
 type storedLayer struct {
 	src    *baseSource
+	image  v1.Hash // the manifest that lists the layer
 	desc   v1.Descriptor
 	diffID v1.Hash
 
@@ -366,7 +393,7 @@ func (l *storedLayer) Uncompressed() (io.ReadCloser, error) {
 func (l *storedLayer) blobFile() (string, error) {
 	l.once.Do(func() {
 		h := l.desc.Digest
-		l.path, l.err = l.src.cache.remoteBlob(h, l.desc.Size, func() (io.ReadCloser, error) { return l.src.open(h) })
+		l.path, l.err = l.src.cache.remoteBlob(h, l.desc.Size, func() (io.ReadCloser, error) { return l.src.openLayer(l.image, l.desc) })
 		if l.err != nil {
 			l.err = fmt.Errorf("fetching base layer %s: %w", h, l.err)
 		}

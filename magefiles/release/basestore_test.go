@@ -2,15 +2,23 @@ package release
 
 import (
 	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/mutate"
+	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 )
 
@@ -174,4 +182,84 @@ func sizeOf(t *testing.T, path string) int64 {
 		t.Fatal(err)
 	}
 	return fi.Size()
+}
+
+// TestStoredBaseForeignLayer checks that a base layer kept only at its URLs (a foreign layer,
+// as Windows bases have) is fetched from there into the cache and the layout.
+func TestStoredBaseForeignLayer(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	layer, err := random.Layer(512, types.DockerLayer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layer.Compressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	blob, err := io.ReadAll(rc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var served atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		served.Add(1)
+		w.Write(blob)
+	}))
+	defer srv.Close()
+	base, err := mutate.Append(mutate.MediaType(empty.Image, types.DockerManifestSchema2),
+		mutate.Addendum{Layer: layer, MediaType: types.DockerForeignLayer, URLs: []string{srv.URL + "/layer"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf, err := base.ConfigFile()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cf = cf.DeepCopy()
+	cf.OS, cf.Architecture = "linux", "amd64"
+	if base, err = mutate.ConfigFile(base, cf); err != nil {
+		t.Fatal(err)
+	}
+	ref := repo.RegistryStr() + "/base/foreign:1"
+	r, err := parseRef(ref, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.Write(r, base, opts...); err != nil { // the foreign layer is not uploaded
+		t.Fatal(err)
+	}
+
+	cache := layerCache{dir: t.TempDir()}
+	b, err := loadBase(context.Background(), ref, false, opts, cache)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := mustPlatform(t, "linux/amd64")
+	img, _, err := b.imageFor(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fetchLayerFiles(img); err != nil {
+		t.Fatalf("fetching the foreign layer: %v (requests %q)", err, rec.requests())
+	}
+	built, err := buildImage(img, mustLayer(t, writeBinary(t, "binary"), "app", created),
+		imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+	if err != nil {
+		t.Fatal(err)
+	}
+	idx, err := buildIndex([]platformImage{{Platform: p, Image: built}}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := writeLayout(dir, idx); err != nil {
+		t.Fatal(err)
+	}
+	h, _ := layer.Digest()
+	if !intactBlob(filepath.Join(dir, "blobs", h.Algorithm, h.Hex), h, int64(len(blob))) {
+		t.Fatalf("the layout lacks the foreign layer %s", h)
+	}
+	if n := served.Load(); n != 1 {
+		t.Fatalf("the foreign layer was fetched from its URL %d times, want 1", n)
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"bufio"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -707,5 +708,39 @@ func TestRunBuildFailure(t *testing.T) {
 	}
 	if msg, err := os.ReadFile(filepath.Join(dir, "dist", incompleteMarker)); err != nil || !strings.HasPrefix(string(msg), "xgo-build image started at ") {
 		t.Errorf("dist/%s after a failed build: %q, %v", incompleteMarker, msg, err)
+	}
+}
+
+// TestRunMountsBaseLayers checks that a release onto a base in another repository of the same
+// registry mounts the base's layers from there: only each image's config and binary layer are
+// uploaded, with the cache and without it.
+func TestRunMountsBaseLayers(t *testing.T) {
+	reg := registrytest.Start(t)
+	baseRef := reg.Host() + "/base/multi:1"
+	r, err := parseRef(baseRef, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, baseIndex(t), testOptions(t)...); err != nil {
+		t.Fatal(err)
+	}
+	dir := writeModule(t, map[string]string{"main.go": mainGo})
+	for i, cache := range []string{"off", t.TempDir()} {
+		var out strings.Builder
+		env := map[string]string{
+			"XGO_PLATFORMS":     "linux/amd64,linux/arm64",
+			"XGO_BASE":          baseRef,
+			"XGO_REPO":          fmt.Sprintf("%s/mount/app%d", reg.Host(), i),
+			"XGO_CACHE":         cache,
+			"SOURCE_DATE_EPOCH": "86400",
+		}
+		e := runEnv{dir: dir, getenv: envMap(env), environ: os.Environ(), out: &out}
+		if err := run(t.Context(), e, stageRelease); err != nil {
+			t.Fatalf("XGO_CACHE=%s: run: %v\n%s", cache, err, out.String())
+		}
+		// Each base image has one layer; each release image adds a config and a binary.
+		if rep := readReport(t, dir); rep.BlobsUploaded != 4 || rep.BlobsSkipped != 2 {
+			t.Errorf("XGO_CACHE=%s: %d blobs uploaded, %d skipped; want 4 and 2, the base layers mounted", cache, rep.BlobsUploaded, rep.BlobsSkipped)
+		}
 	}
 }

@@ -145,3 +145,81 @@ func recordUpload(ctx context.Context, digest string) {
 	t.digests[digest] = true
 	t.mu.Unlock()
 }
+
+// mountable returns idx with every layer whose digest is in layers made a
+// remote.MountableLayer of the repository from, so that a push to from's registry mounts
+// those blobs from there instead of uploading them. Other registries get them uploaded.
+func mountable(idx v1.ImageIndex, from name.Repository, layers map[v1.Hash]bool) v1.ImageIndex {
+	if len(layers) == 0 {
+		return idx
+	}
+	return mountIndex{imageIndex: idx, from: from, layers: layers}
+}
+
+// imageIndex names v1.ImageIndex where it is embedded beside an ImageIndex method.
+type imageIndex = v1.ImageIndex
+
+// mountIndex is an index whose images' layers may be mounted (see mountable).
+type mountIndex struct {
+	imageIndex
+	from   name.Repository
+	layers map[v1.Hash]bool
+}
+
+// Image implements v1.ImageIndex.
+func (x mountIndex) Image(h v1.Hash) (v1.Image, error) {
+	img, err := x.imageIndex.Image(h)
+	if err != nil {
+		return nil, err
+	}
+	return mountImage{Image: img, index: x}, nil
+}
+
+// ImageIndex implements v1.ImageIndex.
+func (x mountIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
+	child, err := x.imageIndex.ImageIndex(h)
+	if err != nil {
+		return nil, err
+	}
+	return mountIndex{imageIndex: child, from: x.from, layers: x.layers}, nil
+}
+
+// mountImage is an image whose layers may be mounted (see mountable).
+type mountImage struct {
+	v1.Image
+	index mountIndex
+}
+
+// Layers implements v1.Image.
+func (i mountImage) Layers() ([]v1.Layer, error) {
+	ls, err := i.Image.Layers()
+	if err != nil {
+		return nil, err
+	}
+	out := make([]v1.Layer, len(ls))
+	for k, l := range ls {
+		out[k] = l
+		if d, err := l.Digest(); err == nil && i.index.layers[d] {
+			out[k] = &remote.MountableLayer{Layer: l, Reference: i.index.from.Digest(d.String())}
+		}
+	}
+	return out, nil
+}
+
+// baseLayers returns the digests of the layers of the targets' base images.
+func baseLayers(targets []target) (map[v1.Hash]bool, error) {
+	layers := map[v1.Hash]bool{}
+	for _, t := range targets {
+		if t.BaseDigest == (v1.Hash{}) {
+			continue // scratch
+		}
+		m, err := t.Base.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s base manifest: %w", t.Platform, err)
+		}
+		for _, l := range m.Layers {
+			layers[l.Digest] = true
+		}
+	}
+	return layers, nil
+}

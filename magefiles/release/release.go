@@ -218,12 +218,17 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 		return err
 	}
 
-	return publish(ctx, e, cfg, base, layoutDir, rows, opts, start)
+	mounts, err := baseLayers(targets)
+	if err != nil {
+		return err
+	}
+	return publish(ctx, e, cfg, base, mounts, layoutDir, rows, opts, start)
 }
 
 // publish pushes the image layout at layoutDir to cfg's repository, tags last, then writes
-// release.json and prints the summary and the pushed reference.
-func publish(ctx context.Context, e runEnv, cfg config, base baseImage, layoutDir string, rows []platformReport, opts []remote.Option, start time.Time) error {
+// release.json and prints the summary and the pushed reference. The layers in mounts, the
+// base's, are mounted from the base's repository when it is in the same registry.
+func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts map[v1.Hash]bool, layoutDir string, rows []platformReport, opts []remote.Option, start time.Time) error {
 	reportPath := filepath.Join(cfg.Dist, "release.json")
 	if err := os.Remove(reportPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
@@ -238,7 +243,11 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, layoutDi
 		return fmt.Errorf("reading the index digest of %s: %w", layoutDir, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	res, err := pushIndex(ctx, cfg.repo, onDisk, cfg.Tags, opts)
+	push := onDisk
+	if r, err := parseRef(cfg.Base, cfg.Insecure); err == nil && cfg.Base != "scratch" && r.Context().RegistryStr() == cfg.repo.RegistryStr() {
+		push = mountable(onDisk, r.Context(), mounts)
+	}
+	res, err := pushIndex(ctx, cfg.repo, push, cfg.Tags, opts)
 	if err != nil {
 		return err
 	}
