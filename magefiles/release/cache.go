@@ -55,31 +55,55 @@ func cacheDir(getenv func(string) string) string {
 		}
 		return ""
 	}
-	var base string
-	switch runtime.GOOS {
-	case "windows":
-		base = getenv("LocalAppData")
-	case "darwin", "ios":
-		if h := getenv("HOME"); h != "" {
-			base = filepath.Join(h, "Library", "Caches")
-		}
-	case "plan9":
-		if h := getenv("home"); h != "" {
-			base = filepath.Join(h, "lib", "cache")
-		}
-	default:
-		base = getenv("XDG_CACHE_HOME")
-		if !filepath.IsAbs(base) {
-			base = ""
-			if h := getenv("HOME"); h != "" {
-				base = filepath.Join(h, ".cache")
-			}
-		}
-	}
-	if base == "" || !filepath.IsAbs(base) {
+	base := userDir(getenv, userCache)
+	if base == "" {
 		return ""
 	}
 	return filepath.Join(base, "xgo-build", "layers")
+}
+
+// A userDirKind picks what userDir finds.
+type userDirKind int
+
+const (
+	userCache  userDirKind = iota // os.UserCacheDir
+	userConfig                    // os.UserConfigDir
+)
+
+// userDir finds the user cache or configuration directory as os.UserCacheDir and
+// os.UserConfigDir do, reading the environment through getenv; "" when there is none.
+func userDir(getenv func(string) string, kind userDirKind) string {
+	pick := func(cache, config string) string {
+		if kind == userCache {
+			return cache
+		}
+		return config
+	}
+	var d string
+	switch runtime.GOOS {
+	case "windows":
+		d = getenv(pick("LocalAppData", "AppData"))
+	case "darwin", "ios":
+		if h := getenv("HOME"); h != "" {
+			d = filepath.Join(h, "Library", pick("Caches", "Application Support"))
+		}
+	case "plan9":
+		if h := getenv("home"); h != "" {
+			d = filepath.Join(h, "lib", pick("cache", ""))
+		}
+	default:
+		d = getenv(pick("XDG_CACHE_HOME", "XDG_CONFIG_HOME"))
+		if !filepath.IsAbs(d) {
+			d = ""
+			if h := getenv("HOME"); h != "" {
+				d = filepath.Join(h, pick(".cache", ".config"))
+			}
+		}
+	}
+	if !filepath.IsAbs(d) {
+		return ""
+	}
+	return d
 }
 
 // cacheEntry is the JSON record of one cached layer.

@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"hash"
 	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"time"
@@ -125,10 +123,8 @@ func (l listCache) fingerprint(dir, pattern string, now time.Time) (fp string, o
 	}
 	f.file("go", goCmd)
 	goenv := getenv("GOENV")
-	if goenv == "" {
-		if cfg, err := userConfigDir(getenv); err == nil {
-			goenv = filepath.Join(cfg, "go", "env")
-		}
+	if cfg := userDir(getenv, userConfig); goenv == "" && cfg != "" {
+		goenv = filepath.Join(cfg, "go", "env")
 	}
 	if goenv != "" && goenv != "off" {
 		data, _ := os.ReadFile(goenv)
@@ -235,33 +231,4 @@ func (f *fingerprinter) tree(dir string) {
 		}
 		f.tree(p)
 	}
-}
-
-// userConfigDir is os.UserConfigDir read through getenv: the directory of go's env file.
-func userConfigDir(getenv func(string) string) (string, error) {
-	var d string
-	switch runtime.GOOS {
-	case "windows":
-		d = getenv("AppData")
-	case "darwin", "ios":
-		if h := getenv("HOME"); h != "" {
-			d = filepath.Join(h, "Library", "Application Support")
-		}
-	case "plan9":
-		if h := getenv("home"); h != "" {
-			d = filepath.Join(h, "lib")
-		}
-	default:
-		d = getenv("XDG_CONFIG_HOME")
-		if !filepath.IsAbs(d) {
-			d = ""
-			if h := getenv("HOME"); h != "" {
-				d = filepath.Join(h, ".config")
-			}
-		}
-	}
-	if d == "" {
-		return "", errors.New("no user configuration directory")
-	}
-	return d, nil
 }
