@@ -57,9 +57,9 @@ func (r *recorder) requests() []string {
 
 // pushSetup starts a registry and returns a repository in it and options
 // whose requests rec records, under the retries (with testRetryPolicy).
-func pushSetup(t *testing.T) (name.Repository, *recorder, []remote.Option) {
+func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *recorder, []remote.Option) {
 	t.Helper()
-	reg := registrytest.Start(t)
+	reg := registrytest.Start(t, regOpts...)
 	repo, err := parseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)

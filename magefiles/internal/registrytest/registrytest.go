@@ -69,6 +69,7 @@ type settings struct {
 	dir      string
 	tls      bool
 	htpasswd bool
+	foreign  bool
 	timeout  time.Duration
 }
 
@@ -112,6 +113,13 @@ func WithTLS() Option {
 // Registry.DockerConfig.
 func WithHtpasswd() Option {
 	return func(s *settings) { s.htpasswd = true }
+}
+
+// WithForeignLayers accepts manifests whose foreign (non-distributable) layers
+// are kept at URLs on 127.0.0.1, as Windows base images keep theirs elsewhere;
+// by default the registry refuses every layer URL.
+func WithForeignLayers() Option {
+	return func(s *settings) { s.foreign = true }
 }
 
 // WithStartTimeout bounds how long Run, Start and Restart wait for the registry
@@ -164,7 +172,7 @@ func runIn(ctx context.Context, bin, dir string, s settings) (*Registry, error) 
 	// A free port found by listening can be taken again before the registry
 	// binds it; a registry that exits at once is started again on a new port.
 	for attempt := 1; ; attempt++ {
-		r, err := start(ctx, bin, dir, tf, s.htpasswd, s.timeout)
+		r, err := start(ctx, bin, dir, tf, s)
 		if err == nil || attempt == 3 || !errors.Is(err, errExited) {
 			return r, err
 		}
@@ -189,7 +197,8 @@ func findBinary(getenv func(string) string) (string, error) {
 var errExited = errors.New("registry exited")
 
 // start runs the binary once on a free port and waits until it serves.
-func start(ctx context.Context, bin, dir string, tf *tlsFiles, htpasswd bool, timeout time.Duration) (*Registry, error) {
+func start(ctx context.Context, bin, dir string, tf *tlsFiles, s settings) (*Registry, error) {
+	htpasswd, timeout := s.htpasswd, s.timeout
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -212,7 +221,7 @@ func start(ctx context.Context, bin, dir string, tf *tlsFiles, htpasswd bool, ti
 	if tf != nil {
 		r.scheme = "https"
 	}
-	if err := os.WriteFile(r.cfgPath, config(host, storage, tf, htpasswdPath), 0o644); err != nil {
+	if err := os.WriteFile(r.cfgPath, config(host, storage, tf, htpasswdPath, s.foreign), 0o644); err != nil {
 		return nil, err
 	}
 	if err := r.launch(ctx); err != nil {
@@ -246,7 +255,7 @@ func (r *Registry) launch(ctx context.Context) error {
 }
 
 // config returns the registry's configuration file.
-func config(host, storage string, tf *tlsFiles, htpasswd string) []byte {
+func config(host, storage string, tf *tlsFiles, htpasswd string, foreign bool) []byte {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "version: 0.1\n")
 	level := "error"
@@ -261,6 +270,9 @@ func config(host, storage string, tf *tlsFiles, htpasswd string) []byte {
 	}
 	if htpasswd != "" {
 		fmt.Fprintf(&b, "auth:\n  htpasswd:\n    realm: registrytest\n    path: %s\n", strconv.Quote(htpasswd))
+	}
+	if foreign {
+		fmt.Fprintf(&b, "validation:\n  manifests:\n    urls:\n      allow:\n        - %s\n", strconv.Quote(`^https?://127\.0\.0\.1:[0-9]+/`))
 	}
 	return b.Bytes()
 }
