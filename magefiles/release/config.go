@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/url"
+	"os"
 	"os/exec"
 	"path"
 	"path/filepath"
@@ -163,8 +164,11 @@ func (c *config) inspect(ctx context.Context, getenv func(string) string, lists 
 		unignored bool
 	)
 	wg.Go(func() { mainPkg, mainErr = lists.findMain(ctx, c.Dir, getenv("XGO_MAIN")) })
-	wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
-	g := readGit(ctx, c.Dir)
+	var g gitInfo
+	if mayBeInGit(c.Dir, getenv) {
+		wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
+		g = readGit(ctx, c.Dir)
+	}
 	wg.Wait()
 	c.Version, c.Revision, c.Source = g.tag, g.revision, g.source
 	if getenv("SOURCE_DATE_EPOCH") == "" {
@@ -201,6 +205,23 @@ type gitInfo struct {
 	revision   string
 	source     string
 	commitTime int64
+}
+
+// mayBeInGit reports whether git could find a repository for dir: GIT_DIR is set, or dir or a
+// directory above it has a .git entry (a directory, or the file of a worktree or submodule).
+// Where it cannot, the git commands are not run at all.
+func mayBeInGit(dir string, getenv func(string) string) bool {
+	if getenv("GIT_DIR") != "" {
+		return true
+	}
+	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
+			return true
+		}
+		if filepath.Dir(d) == d {
+			return false
+		}
+	}
 }
 
 // readGit asks git in dir for the tag on HEAD, the HEAD commit and its time, and the origin

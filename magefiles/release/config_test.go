@@ -390,3 +390,39 @@ func FuzzSourceURL(f *testing.F) {
 		}
 	})
 }
+
+func TestMayBeInGit(t *testing.T) {
+	root := t.TempDir()
+	if mayBeInGit(root, envMap(nil)) {
+		t.Skipf("the temporary directory %s lies in a git work tree", root)
+	}
+	sub := filepath.Join(root, "a", "b")
+	if err := os.MkdirAll(sub, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if mayBeInGit(sub, envMap(nil)) {
+		t.Error("a directory with no .git above it may be in git")
+	}
+	if !mayBeInGit(sub, envMap(map[string]string{"GIT_DIR": "/elsewhere/.git"})) {
+		t.Error("GIT_DIR set, but no repository")
+	}
+	// A worktree or submodule has a .git file.
+	if err := os.WriteFile(filepath.Join(root, "a", ".git"), []byte("gitdir: /elsewhere\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if !mayBeInGit(sub, envMap(nil)) {
+		t.Error("a .git file in a parent, but no repository")
+	}
+	// A real repository, found from a subdirectory: the release still reads it.
+	dir := appModule(t)
+	git(t, dir, "init", "-q")
+	git(t, dir, "add", ".")
+	git(t, dir, "commit", "-q", "-m", "first")
+	c, err := loadConfig(context.Background(), filepath.Join(dir, "cmd", "app"), envMap(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Revision) != 40 {
+		t.Errorf("Revision %q from a subdirectory of the work tree", c.Revision)
+	}
+}
