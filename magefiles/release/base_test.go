@@ -22,6 +22,12 @@ func platformImageFor(t testing.TB, p v1.Platform) v1.Image {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return withPlatform(t, img, p)
+}
+
+// withPlatform returns img with a config that names platform p.
+func withPlatform(t testing.TB, img v1.Image, p v1.Platform) v1.Image {
+	t.Helper()
 	cf, err := img.ConfigFile()
 	if err != nil {
 		t.Fatal(err)
@@ -33,6 +39,30 @@ func platformImageFor(t testing.TB, p v1.Platform) v1.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// imagesOn puts a small binary for each platform on its image of base, with the base's
+// layers fetched as a release fetches them.
+func imagesOn(t testing.TB, base baseImage, platforms ...string) []platformImage {
+	t.Helper()
+	var images []platformImage
+	for _, s := range platforms {
+		p := mustPlatform(t, s)
+		b, _, err := base.imageFor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
+			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := fetchLayerFiles(b); err != nil {
+			t.Fatal(err)
+		}
+		images = append(images, platformImage{Platform: p, Image: img})
+	}
+	return images
 }
 
 // baseIndex is a docker-style multi-platform base: amd64, arm64 spelled with

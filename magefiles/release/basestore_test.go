@@ -47,23 +47,7 @@ func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, o
 	if err != nil {
 		t.Fatal(err)
 	}
-	var images []platformImage
-	for _, s := range []string{"linux/amd64", "linux/arm64", "linux/arm/v7"} {
-		p := mustPlatform(t, s)
-		b, _, err := base.imageFor(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
-			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := fetchLayerFiles(b); err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, platformImage{Platform: p, Image: img})
-	}
+	images := imagesOn(t, base, "linux/amd64", "linux/arm64", "linux/arm/v7")
 	idx, err := buildIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -197,15 +181,7 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cf, err := base.ConfigFile()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cf = cf.DeepCopy()
-	cf.OS, cf.Architecture = "linux", "amd64"
-	if base, err = mutate.ConfigFile(base, cf); err != nil {
-		t.Fatal(err)
-	}
+	base = withPlatform(t, base, v1.Platform{OS: "linux", Architecture: "amd64"})
 	ref := repo.RegistryStr() + "/base/foreign:1"
 	r, err := parseRef(ref, false)
 	if err != nil {

@@ -596,20 +596,7 @@ func TestPushMountsBaseLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var images []platformImage
-	for _, s := range []string{"linux/amd64", "linux/arm64"} {
-		p := mustPlatform(t, s)
-		b, _, err := base.imageFor(p)
-		if err != nil {
-			t.Fatal(err)
-		}
-		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
-			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
-		if err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, platformImage{Platform: p, Image: img})
-	}
+	images := imagesOn(t, base, "linux/amd64", "linux/arm64")
 	idx, err := buildIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
