@@ -66,8 +66,8 @@ func (s *baseSource) resolve(ref name.Reference) (v1.Hash, types.MediaType, []by
 	if err != nil {
 		return v1.Hash{}, "", nil, err
 	}
-	s.cache.putSmallBlob(desc.Digest, desc.Manifest)
-	return desc.Digest, desc.MediaType, desc.Manifest, nil
+	raw, err := s.cache.smallBlob(desc.Digest, func() ([]byte, error) { return desc.Manifest, nil })
+	return desc.Digest, desc.MediaType, raw, err
 }
 
 // manifest returns the manifest h of the base's repository.
@@ -422,51 +422,26 @@ func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, 
 	if got, _, err := v1.SHA256(bytes.NewReader(data)); err != nil || got != h {
 		return nil, fmt.Errorf("blob %s: the registry sent data with digest %s", h, got)
 	}
-	c.putSmallBlob(h, data)
+	if c.dir != "" {
+		_, _ = c.putBlob(h, int64(len(data)), bytes.NewReader(data)) // a failure costs a request next time
+	}
 	return data, nil
-}
-
-// putSmallBlob stores data as blob h, if it hashes to h; a cache that cannot be written
-// costs a request next time, nothing else.
-func (c layerCache) putSmallBlob(h v1.Hash, data []byte) {
-	if c.dir == "" || h.Algorithm != "sha256" {
-		return
-	}
-	if got, _, err := v1.SHA256(bytes.NewReader(data)); err != nil || got != h {
-		return
-	}
-	tmp, err := c.tempBlob()
-	if err != nil {
-		return
-	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	_, err = tmp.Write(data)
-	if cerr := tmp.Close(); err == nil && cerr == nil {
-		_, _ = c.commitBlob(tmp.Name(), h)
-	}
 }
 
 // remoteBlob returns the path of the cache's file holding blob h of size bytes. A file
 // checked against h at its current modification time is used as it is; one whose time
-// changed is hashed again; a missing or damaged one is read from open, checked and stored.
+// changed is hashed again (see checkBlob); a missing or damaged one is read from open,
+// checked and stored.
 func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
-	if h.Algorithm != "sha256" {
-		return "", fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
-	}
-	path := c.blobPath(h)
 	key := c.blobKey(h)
 	if e, ok := c.readEntry(key); ok && e.Format == blobFormat && e.Digest == h.String() && e.Size == size {
-		c.touch(path)
-		if bi, err := os.Stat(path); err == nil && bi.Mode().IsRegular() && bi.Size() == size {
-			if e.BlobTime == bi.ModTime().UnixNano() {
-				c.touch(c.entryPath(key))
-				return path, nil
-			}
-			if intactBlob(path, h, size) {
-				e.BlobTime = bi.ModTime().UnixNano()
+		if intact, rechecked := c.checkBlob(h, &e); intact {
+			if rechecked {
 				_ = c.writeEntry(key, e)
-				return path, nil
+			} else {
+				c.touch(c.entryPath(key))
 			}
+			return c.blobPath(h), nil
 		}
 	}
 	rc, err := open()
@@ -474,28 +449,37 @@ func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser
 		return "", err
 	}
 	defer rc.Close()
-	tmp, err := c.tempBlob()
-	if err != nil {
-		return "", err
-	}
-	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	got, n, err := v1.SHA256(io.TeeReader(rc, tmp))
-	if cerr := tmp.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return "", err
-	}
-	if got != h || n != size {
-		return "", fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)
-	}
-	bi, err := c.commitBlob(tmp.Name(), h)
+	bi, err := c.putBlob(h, size, rc)
 	if err != nil {
 		return "", err
 	}
 	e := cacheEntry{Format: blobFormat, Digest: h.String(), Size: size, BlobTime: bi.ModTime().UnixNano()}
 	_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
-	return path, nil
+	return c.blobPath(h), nil
+}
+
+// putBlob stores the size bytes of r as blob h, checking them against h as they are written,
+// and returns the stored blob's file information.
+func (c layerCache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, error) {
+	if h.Algorithm != "sha256" {
+		return nil, fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
+	}
+	tmp, err := c.tempBlob()
+	if err != nil {
+		return nil, err
+	}
+	defer os.Remove(tmp.Name()) // after the rename, a no-op
+	got, n, err := v1.SHA256(io.TeeReader(r, tmp))
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, err
+	}
+	if got != h || n != size {
+		return nil, fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)
+	}
+	return c.commitBlob(tmp.Name(), h)
 }
 
 // blobKey names the entry that records the last check of blob h.

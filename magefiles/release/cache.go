@@ -226,26 +226,37 @@ func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.L
 		e.BinaryTime = fi.ModTime().UnixNano()
 		rewrite = true
 	}
-	blob := c.blobPath(digest)
-	c.touch(blob)
-	bi, err := os.Stat(blob)
-	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
+	intact, rechecked := c.checkBlob(digest, &e)
+	if !intact {
 		return nil, false
 	}
-	if e.BlobTime != bi.ModTime().UnixNano() {
-		// Checked by digest when it was stored; again whenever its file changed since.
-		if !intactBlob(blob, digest, e.Size) {
-			return nil, false
-		}
-		e.BlobTime = bi.ModTime().UnixNano()
-		rewrite = true
-	}
-	if rewrite {
+	if rewrite || rechecked {
 		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
 	} else {
 		c.touch(c.entryPath(key))
 	}
-	return &cachedLayer{path: blob, digest: digest, diffID: diffID, size: e.Size}, true
+	return &cachedLayer{path: c.blobPath(digest), digest: digest, diffID: diffID, size: e.Size}, true
+}
+
+// checkBlob reports whether the blob h has the size e records and, as far as is known, the
+// digest h: it is hashed only when its modification time differs from e.BlobTime, the time
+// of its last check (it was checked when stored), and rechecked then says that e.BlobTime
+// now holds the new time, for the caller to write. It marks the blob as used.
+func (c layerCache) checkBlob(h v1.Hash, e *cacheEntry) (intact, rechecked bool) {
+	blob := c.blobPath(h)
+	c.touch(blob)
+	bi, err := os.Stat(blob)
+	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
+		return false, false
+	}
+	if e.BlobTime == bi.ModTime().UnixNano() {
+		return true, false
+	}
+	if !intactBlob(blob, h, e.Size) {
+		return false, false
+	}
+	e.BlobTime = bi.ModTime().UnixNano()
+	return true, true
 }
 
 // onlyTouched reports whether a go build left the binary now described by fi as the very file
