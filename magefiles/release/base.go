@@ -20,8 +20,9 @@ import (
 // baseImage is the resolved base: "scratch" (an empty image, no network) or a
 // remote image index or single-platform image.
 type baseImage struct {
-	Name   string  // as the user wrote it: "scratch" or a reference
-	Digest v1.Hash // digest of the index or manifest fetched; zero for scratch
+	Name   string          // as the user wrote it: "scratch" or a reference
+	Digest v1.Hash         // digest of the index or manifest fetched; zero for scratch
+	repo   name.Repository // where it was fetched from; zero for scratch
 
 	index v1.ImageIndex // a multi-platform base; nil otherwise
 	image v1.Image      // a single-platform base, or the empty image for scratch
@@ -56,7 +57,7 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 	if b.index == nil && b.image == nil {
 		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
 	}
-	b.Name = ref
+	b.Name, b.repo = ref, r.Context()
 	return b, nil
 }
 

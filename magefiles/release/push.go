@@ -146,11 +146,12 @@ func recordUpload(ctx context.Context, digest string) {
 	t.mu.Unlock()
 }
 
-// mountable returns idx with every layer whose digest is in layers made a
-// remote.MountableLayer of the repository from, so that a push to from's registry mounts
-// those blobs from there instead of uploading them. Other registries get them uploaded.
-func mountable(idx v1.ImageIndex, from name.Repository, layers map[v1.Hash]bool) v1.ImageIndex {
-	if len(layers) == 0 {
+// mountable returns idx, to be pushed to the repository to, with every layer whose digest is
+// in layers made a remote.MountableLayer of the repository from when both are in one
+// registry, so that the push mounts those blobs instead of uploading them. For another
+// registry (or no from) it returns idx: blobs cannot be mounted across registries.
+func mountable(idx v1.ImageIndex, from, to name.Repository, layers map[v1.Hash]bool) v1.ImageIndex {
+	if len(layers) == 0 || from.RepositoryStr() == "" || from.RegistryStr() != to.RegistryStr() {
 		return idx
 	}
 	return mountIndex{imageIndex: idx, from: from, layers: layers}

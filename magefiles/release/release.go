@@ -243,11 +243,7 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts m
 		return fmt.Errorf("reading the index digest of %s: %w", layoutDir, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	push := onDisk
-	if r, err := parseRef(cfg.Base, cfg.Insecure); err == nil && cfg.Base != "scratch" && r.Context().RegistryStr() == cfg.repo.RegistryStr() {
-		push = mountable(onDisk, r.Context(), mounts)
-	}
-	res, err := pushIndex(ctx, cfg.repo, push, cfg.Tags, opts)
+	res, err := pushIndex(ctx, cfg.repo, mountable(onDisk, base.repo, cfg.repo, mounts), cfg.Tags, opts)
 	if err != nil {
 		return err
 	}
