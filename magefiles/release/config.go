@@ -214,14 +214,12 @@ func mayBeInGit(dir string, getenv func(string) string) bool {
 	if getenv("GIT_DIR") != "" {
 		return true
 	}
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+	for d := range ancestors(dir) {
 		if _, err := os.Lstat(filepath.Join(d, ".git")); err == nil {
 			return true
 		}
-		if filepath.Dir(d) == d {
-			return false
-		}
 	}
+	return false
 }
 
 // readGit asks git in dir for the tag on HEAD, the HEAD commit and its time, and the origin

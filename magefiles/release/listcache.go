@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
+	"iter"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -144,8 +145,11 @@ func (l listCache) fingerprint(dir, pattern string, now time.Time) (fp string, o
 	if filepath.IsAbs(pattern) {
 		pkgDir = filepath.Clean(strings.TrimSuffix(pattern, "..."))
 	}
-	f.parents(dir)
+	// The package directory's parents hold the project directory's when it lies inside it.
 	f.parents(pkgDir)
+	if rel, err := filepath.Rel(dir, pkgDir); err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		f.parents(dir)
+	}
 	if strings.HasSuffix(pattern, "/...") {
 		f.tree(pkgDir)
 	} else {
@@ -185,11 +189,19 @@ func (f *fingerprinter) file(label, path string) {
 
 // parents adds go.mod and go.work of dir and of every directory above it.
 func (f *fingerprinter) parents(dir string) {
-	for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+	for d := range ancestors(dir) {
 		f.file("mod", filepath.Join(d, "go.mod"))
 		f.file("work", filepath.Join(d, "go.work"))
-		if filepath.Dir(d) == d {
-			return
+	}
+}
+
+// ancestors yields dir, cleaned, and every directory above it up to the root.
+func ancestors(dir string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+			if !yield(d) || filepath.Dir(d) == d {
+				return
+			}
 		}
 	}
 }
