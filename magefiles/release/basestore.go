@@ -435,8 +435,8 @@ func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, 
 func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
 	key := c.blobKey(h)
 	if e, ok := c.readEntry(key); ok && e.Format == blobFormat && e.Digest == h.String() && e.Size == size {
-		if intact, rechecked := c.checkBlob(h, &e); intact {
-			if rechecked {
+		if intact, changed := c.checkBlob(h, &e); intact {
+			if changed {
 				_ = c.writeEntry(key, e)
 			} else {
 				c.touch(c.entryPath(key))

@@ -226,11 +226,11 @@ func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.L
 		e.BinaryTime = fi.ModTime().UnixNano()
 		rewrite = true
 	}
-	intact, rechecked := c.checkBlob(digest, &e)
+	intact, blobChanged := c.checkBlob(digest, &e)
 	if !intact {
 		return nil, false
 	}
-	if rewrite || rechecked {
+	if rewrite || blobChanged {
 		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
 	} else {
 		c.touch(c.entryPath(key))
@@ -240,23 +240,25 @@ func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.L
 
 // checkBlob reports whether the blob h has the size e records and, as far as is known, the
 // digest h: it is hashed only when its modification time differs from e.BlobTime, the time
-// of its last check (it was checked when stored), and rechecked then says that e.BlobTime
-// now holds the new time, for the caller to write. It marks the blob as used.
-func (c layerCache) checkBlob(h v1.Hash, e *cacheEntry) (intact, rechecked bool) {
+// of its last check (it was checked when stored). It marks the blob as used, and the entry
+// learns the time that gives it, so that the mark costs no hash next time; changed says that
+// e.BlobTime moved, for the caller to write the entry.
+func (c layerCache) checkBlob(h v1.Hash, e *cacheEntry) (intact, changed bool) {
 	blob := c.blobPath(h)
-	c.touch(blob)
 	bi, err := os.Stat(blob)
 	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
 		return false, false
 	}
-	if e.BlobTime == bi.ModTime().UnixNano() {
-		return true, false
-	}
-	if !intactBlob(blob, h, e.Size) {
+	if e.BlobTime != bi.ModTime().UnixNano() && !intactBlob(blob, h, e.Size) {
 		return false, false
 	}
-	e.BlobTime = bi.ModTime().UnixNano()
-	return true, true
+	t := bi.ModTime()
+	if now, ok := c.renew(blob, t); ok {
+		t = now
+	}
+	changed = e.BlobTime != t.UnixNano()
+	e.BlobTime = t.UnixNano()
+	return true, changed
 }
 
 // onlyTouched reports whether a go build left the binary now described by fi as the very file
@@ -518,13 +520,25 @@ const cacheMaxAge = 5 * 24 * time.Hour
 const touchAge = time.Hour
 
 // touch marks files as used now, for trim.
-func (layerCache) touch(paths ...string) {
-	now := time.Now()
+func (c layerCache) touch(paths ...string) {
 	for _, p := range paths {
-		if fi, err := os.Stat(p); err == nil && now.Sub(fi.ModTime()) > touchAge {
-			_ = os.Chtimes(p, now, now)
+		if fi, err := os.Stat(p); err == nil {
+			c.renew(p, fi.ModTime())
 		}
 	}
+}
+
+// renew marks the file at path, last modified at mtime, as used now when that time is older
+// than touchAge, and returns the new time and true when it did.
+func (layerCache) renew(path string, mtime time.Time) (time.Time, bool) {
+	now := time.Now()
+	if now.Sub(mtime) <= touchAge || os.Chtimes(path, now, now) != nil {
+		return time.Time{}, false
+	}
+	if fi, err := os.Stat(path); err == nil {
+		return fi.ModTime(), true // the file system's resolution, not now's
+	}
+	return time.Time{}, false
 }
 
 // trim removes the entries and blobs not used for cacheMaxAge, at most once in

@@ -560,3 +560,54 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 		sameLayer(t, l, want)
 	})
 }
+
+// TestLayerCacheKeepsTheCheckOfAUsedBlob checks that marking a blob as used (renewing a time
+// older than touchAge, for trim) does not cost a hash of it on the next run: the entry learns
+// the renewed time. The blob is changed behind the cache's back, keeping its checked time, so
+// a hash would show: the cache trusts a blob whose time is the one it checked.
+func TestLayerCacheKeepsTheCheckOfAUsedBlob(t *testing.T) {
+	c := layerCache{dir: t.TempDir()}
+	bin := filepath.Join(t.TempDir(), "app")
+	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	l, _ := cacheLayer(t, c, bin, "app")
+	blob := c.blobPath(digestOf(t, l))
+	old := time.Now().Add(-2 * touchAge).Round(time.Second)
+	matches, err := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*.json"))
+	if err != nil || len(matches) != 1 {
+		t.Fatalf("entries: %v, %v", matches, err)
+	}
+	key := strings.TrimSuffix(filepath.Base(matches[0]), ".json")
+	e, ok := c.readEntry(key)
+	if !ok {
+		t.Fatal("no entry")
+	}
+	size := sizeOf(t, blob)
+	if err := os.Chmod(blob, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(blob, make([]byte, size), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(blob, old, old); err != nil {
+		t.Fatal(err)
+	}
+	e.BlobTime = old.UnixNano() // checked two touch ages ago
+	if err := c.writeEntry(key, e); err != nil {
+		t.Fatal(err)
+	}
+	for run := range 2 {
+		if _, hit := cacheLayer(t, c, bin, "app"); !hit {
+			t.Fatalf("run %d: a miss: the blob was hashed although its time is the checked one", run)
+		}
+		fi, err := os.Stat(blob)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !fi.ModTime().After(old) {
+			t.Fatalf("run %d: the used blob's time %v was not renewed", run, fi.ModTime())
+		}
+		if e, _ := c.readEntry(key); e.BlobTime != fi.ModTime().UnixNano() {
+			t.Fatalf("run %d: the entry records %d, the blob has %d", run, e.BlobTime, fi.ModTime().UnixNano())
+		}
+	}
+}
