@@ -10,6 +10,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
@@ -140,7 +141,7 @@ func retryableStatus(code int) bool {
 // not exist and a refused plain HTTP request are not.
 func retryableError(err error) bool {
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
-		errors.Is(err, errPlainHTTP) || errors.Is(err, errNoReplay) {
+		errors.Is(err, errPlainHTTP) || errors.Is(err, errNoReplay) || errors.Is(err, errUnsafeSession) {
 		return false
 	}
 	var status *statusError
@@ -177,7 +178,9 @@ var errNoReplay = errors.New("the request body cannot be sent again")
 // session, which may hold part of the failed body: each retry first starts a
 // new session (POST /v2/<name>/blobs/uploads/) and sends the whole blob there.
 // The answer carries the new session's Location, where go-containerregistry
-// then commits the blob.
+// then commits the blob. The credentials go there only when it is on the
+// request's own host and port; a session on another host at a private address
+// is refused (see checkSessionHost).
 //
 // A blob commit (a PUT with the digest and no body) is sent again to its
 // session. When an earlier attempt got no answer, the commit may have gone
@@ -265,9 +268,88 @@ func (t *retryTransport) try(req *http.Request, n int, upload bool) (*http.Respo
 			}
 		}
 		loc.RawQuery = q.Encode()
+		if err := checkSessionHost(req.URL, loc); err != nil {
+			if r.Body != nil {
+				r.Body.Close()
+			}
+			return nil, err
+		}
+		if !sameOrigin(req.URL, loc) {
+			// Credentials belong to the registry's own host and port, as
+			// go-containerregistry sends them on the first attempt.
+			r.Header.Del("Authorization")
+		}
 		r.URL, r.Host = loc, loc.Host
 	}
 	return t.next.RoundTrip(r)
+}
+
+// errUnsafeSession is the failure of a retried upload whose new session the
+// registry placed on another host at a private address.
+var errUnsafeSession = errors.New("refusing to send blob data to another host at a private address")
+
+// checkSessionHost refuses the location of a new upload session (for a
+// request that went to from) on another host whose name is a loopback,
+// private, link-local or unspecified IP address: go-containerregistry refuses
+// such a Location on the first attempt, and so does a retry. Another port of
+// the same host is allowed, as it is there.
+func checkSessionHost(from, loc *url.URL) error {
+	if strings.EqualFold(loc.Hostname(), from.Hostname()) {
+		return nil
+	}
+	addr, ok := parseIPLiteral(loc.Hostname())
+	if !ok || !(addr.IsLoopback() || addr.IsPrivate() || addr.IsLinkLocalUnicast() ||
+		addr.IsLinkLocalMulticast() || addr.IsUnspecified()) {
+		return nil
+	}
+	return fmt.Errorf("retrying an upload to %s: the registry named a new upload session at %s: %w",
+		from.Host, loc.Host, errUnsafeSession)
+}
+
+// parseIPLiteral reads host as an IP address the way a dialer may: IPv6 (a
+// zone ignored, an IPv4-mapped address as its IPv4 one), dotted IPv4, or the
+// short and numeric IPv4 forms of inet_aton ("127.1", "0x7f000001",
+// "2130706433").
+func parseIPLiteral(host string) (netip.Addr, bool) {
+	host, _, _ = strings.Cut(host, "%")
+	if a, err := netip.ParseAddr(host); err == nil {
+		return a.WithZone("").Unmap(), true
+	}
+	parts := strings.Split(host, ".")
+	if len(parts) > 4 {
+		return netip.Addr{}, false
+	}
+	var v uint64
+	for i, p := range parts {
+		bits := 8
+		if i == len(parts)-1 {
+			bits = 32 - 8*i
+		}
+		n, err := strconv.ParseUint(p, 0, bits)
+		if err != nil {
+			return netip.Addr{}, false
+		}
+		v = v<<bits | n
+	}
+	return netip.AddrFrom4([4]byte{byte(v >> 24), byte(v >> 16), byte(v >> 8), byte(v)}), true
+}
+
+// sameOrigin reports whether a and b name the same scheme, host and port (a
+// missing port is the scheme's default).
+func sameOrigin(a, b *url.URL) bool {
+	return strings.EqualFold(a.Scheme, b.Scheme) && strings.EqualFold(a.Hostname(), b.Hostname()) &&
+		portOf(a) == portOf(b)
+}
+
+// portOf returns u's port, or the default port of its scheme.
+func portOf(u *url.URL) string {
+	if p := u.Port(); p != "" {
+		return p
+	}
+	if strings.EqualFold(u.Scheme, "http") {
+		return "80"
+	}
+	return "443"
 }
 
 // committed returns the answer to a blob commit req that was answered

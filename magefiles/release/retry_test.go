@@ -400,3 +400,108 @@ func TestRetryTransportRefusedSession(t *testing.T) {
 		t.Fatalf("answer %d after %q, want the 401 of the new session", resp.StatusCode, s.requests())
 	}
 }
+
+// TestRetryTransportKeepsCredentialsHome: a retried upload whose new session
+// the registry places elsewhere sends the credentials only to the registry's
+// own host and port, and refuses another host at a private address, as
+// go-containerregistry does on the first attempt.
+func TestRetryTransportKeepsCredentialsHome(t *testing.T) {
+	const auth = "Basic dXNlcjpwYXNz"
+	for _, tt := range []struct {
+		name     string
+		listen   string // where the new session is: "" for the registry itself
+		wantAuth bool   // the blob data arrives with the credentials
+		refused  bool   // the retry is refused, nothing is sent to the session
+	}{
+		{name: "same host and port", wantAuth: true},
+		{name: "another port", listen: "127.0.0.1:0"},
+		{name: "another private host", listen: "127.0.0.2:0", refused: true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			var (
+				mu  sync.Mutex
+				got []string // "host Authorization" of each blob data request
+			)
+			record := func(w http.ResponseWriter, r *http.Request) {
+				io.Copy(io.Discard, r.Body)
+				mu.Lock()
+				got = append(got, r.Host+" "+r.Header.Get("Authorization"))
+				mu.Unlock()
+				w.Header().Set("Location", "/v2/team/app/blobs/uploads/done")
+				w.WriteHeader(http.StatusAccepted)
+			}
+			session := ""
+			if tt.listen != "" {
+				l, err := net.Listen("tcp", tt.listen)
+				if err != nil {
+					t.Skipf("no listener on %s: %v", tt.listen, err)
+				}
+				other := httptest.NewUnstartedServer(http.HandlerFunc(record))
+				other.Listener.Close()
+				other.Listener = l
+				other.Start()
+				t.Cleanup(other.Close)
+				session = other.URL
+			}
+			reg := newScript(t, status(503), func(w http.ResponseWriter, r *http.Request) {
+				w.Header().Set("Location", session+"/v2/team/app/blobs/uploads/new?_state=s1")
+				w.WriteHeader(http.StatusAccepted)
+			}, record)
+			tr := &retryTransport{next: http.DefaultTransport, policy: testRetryPolicy(5 * time.Second)}
+			req, _ := http.NewRequest(http.MethodPatch, reg.srv.URL+"/v2/team/app/blobs/uploads/old?_state=s0", strings.NewReader("blob data"))
+			req.Header.Set("Authorization", auth)
+			resp, err := tr.RoundTrip(req)
+			if tt.refused {
+				if !errors.Is(err, errUnsafeSession) || len(got) != 0 {
+					t.Fatalf("retry to %s: %v after %q, want it refused and nothing sent", tt.listen, err, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			host := strings.TrimPrefix(reg.srv.URL, "http://")
+			if session != "" {
+				host = strings.TrimPrefix(session, "http://")
+			}
+			want := host + " "
+			if tt.wantAuth {
+				want += auth
+			}
+			if len(got) != 1 || got[0] != want {
+				t.Fatalf("blob data requests %q, want one: %q", got, want)
+			}
+		})
+	}
+}
+
+func TestParseIPLiteral(t *testing.T) {
+	for _, tt := range []struct {
+		host string
+		want string // "" when host is a name, not an address
+	}{
+		{"127.0.0.2", "127.0.0.2"},
+		{"127.1", "127.0.0.1"},
+		{"10.1.2", "10.1.0.2"},
+		{"0x7f000001", "127.0.0.1"},
+		{"2130706433", "127.0.0.1"},
+		{"0177.0.0.1", "127.0.0.1"},
+		{"::1", "::1"},
+		{"::ffff:192.168.1.1", "192.168.1.1"},
+		{"fe80::1%eth0", "fe80::1"},
+		{"registry.example", ""},
+		{"1.2.3.4.example", ""},
+		{"256.1.1.1", ""},
+		{"1.2.3.4.5", ""},
+	} {
+		a, ok := parseIPLiteral(tt.host)
+		got := ""
+		if ok {
+			got = a.String()
+		}
+		if got != tt.want {
+			t.Errorf("parseIPLiteral(%q) = %q, want %q", tt.host, got, tt.want)
+		}
+	}
+}
