@@ -36,6 +36,7 @@ type config struct {
 	Jobs      int         // parallel go builds
 	Flags     []string    // extra go build flags
 	Dist      string      // absolute output directory
+	Wait      bool        // wait for another run to release Dist instead of failing (XGO_WAIT)
 	Insecure  bool        // plain HTTP allowed to registries that are not on loopback
 	Retry     retryPolicy // how registry requests are retried (XGO_RETRY_TIMEOUT)
 	Created   time.Time   // timestamp of the images
@@ -74,6 +75,14 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 			bad("XGO_INSECURE_REGISTRY", v, errors.New("must be true or false"))
 		}
 		c.Insecure = b
+	}
+
+	if v := getenv("XGO_WAIT"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("XGO_WAIT", v, errors.New("must be true or false"))
+		}
+		c.Wait = b
 	}
 
 	pl, err := parsePlatformList(getenv("XGO_PLATFORMS"))

@@ -73,7 +73,7 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if got := c.Platforms.String(); got != strings.Join(defaultPlatforms, ",") {
 		t.Errorf("Platforms = %s, want the default eight", got)
 	}
-	if c.Base != "scratch" || c.Repo != "" || c.Jobs != runtime.NumCPU() || c.Dist != filepath.Join(dir, "dist") || c.Insecure || len(c.Flags) != 0 {
+	if c.Base != "scratch" || c.Repo != "" || c.Jobs != runtime.NumCPU() || c.Dist != filepath.Join(dir, "dist") || c.Insecure || c.Wait || len(c.Flags) != 0 {
 		t.Errorf("config = %+v, want defaults", c)
 	}
 	if !slices.Equal(c.Tags, []string{"latest"}) || c.Version != "" || c.Revision != "" || c.Source != "" {
@@ -96,6 +96,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"XGO_FLAGS":             `-tags 'a b' -ldflags="-s -w"`,
 		"XGO_DIST":              "out",
 		"XGO_INSECURE_REGISTRY": "true",
+		"XGO_WAIT":              "true",
 		"SOURCE_DATE_EPOCH":     "1234567890",
 		"XGO_RETRY_TIMEOUT":     "90s",
 	}))
@@ -117,8 +118,8 @@ func TestLoadConfigValues(t *testing.T) {
 	if c.Retry.Timeout != 90*time.Second {
 		t.Errorf("Retry.Timeout = %v, want 90s", c.Retry.Timeout)
 	}
-	if c.Dist != filepath.Join(dir, "out") || !c.Created.Equal(time.Unix(1234567890, 0)) {
-		t.Errorf("Dist, Created = %q, %v", c.Dist, c.Created)
+	if c.Dist != filepath.Join(dir, "out") || !c.Created.Equal(time.Unix(1234567890, 0)) || !c.Wait {
+		t.Errorf("Dist, Created, Wait = %q, %v, %v", c.Dist, c.Created, c.Wait)
 	}
 }
 
@@ -189,6 +190,7 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"XGO_FLAGS", `-o=x`, `XGO_FLAGS="-o=x": must not set -o`},
 		{"XGO_DIST", "  ", `XGO_DIST="  ": must be a directory path`},
 		{"XGO_INSECURE_REGISTRY", "yes", `XGO_INSECURE_REGISTRY="yes": must be true or false`},
+		{"XGO_WAIT", "soon", `XGO_WAIT="soon": must be true or false`},
 		{"XGO_RETRY_TIMEOUT", "soon", `XGO_RETRY_TIMEOUT="soon": must be a non-negative duration`},
 		{"XGO_RETRY_TIMEOUT", "-5s", `XGO_RETRY_TIMEOUT="-5s": must be a non-negative duration`},
 		{"SOURCE_DATE_EPOCH", "yesterday", `SOURCE_DATE_EPOCH="yesterday": must be a non-negative integer`},

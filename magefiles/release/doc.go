@@ -38,7 +38,9 @@
 //	XGO_FLAGS              extra go build flags, split into words as a POSIX shell splits them
 //	                       (single and double quotes, backslash escapes; no variables, globs
 //	                       or command substitution; no shell is ever run)
-//	XGO_DIST               output directory (default dist)
+//	XGO_DIST               output directory (default dist); one run at a time uses it, and
+//	                       another run on it fails at once naming the pid of the first
+//	XGO_WAIT               true to wait for that other run to end instead of failing
 //	XGO_INSECURE_REGISTRY  true to allow plain HTTP to a registry that is not on loopback
 //	                       (loopback registries always may use plain HTTP)
 //	XGO_RETRY_TIMEOUT      how long a failing registry request is retried (default 3m;
@@ -86,6 +88,13 @@
 // Entries are written to temporary files and renamed into place, so concurrent runs may share
 // the cache. Entries and blobs unused for five days are removed (checked at most once a day);
 // removing the directory is always safe.
+//
+// One run at a time: a target holds an advisory lock (flock on unix, LockFileEx on windows) on
+// the file .lock in the dist directory, which holds its pid, from the moment its configuration
+// and plan are checked until it ends, and the lock goes with the process when it dies. A
+// second target on the same dist fails at once, before it changes anything there, with an
+// error naming the first one's pid; with XGO_WAIT=true it prints one line and waits for the
+// lock instead (an interrupt stops the wait).
 //
 // Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
 // The dist directory holds a file named INCOMPLETE from the moment a target starts writing

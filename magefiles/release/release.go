@@ -27,20 +27,22 @@ import (
 // XGO_BASE; default linux/amd64, linux/386, linux/arm64, linux/arm/v7, linux/arm/v6,
 // linux/ppc64le, linux/s390x, linux/riscv64), XGO_BASE (default scratch), XGO_JOBS (parallel
 // builds; default the CPU count), XGO_FLAGS (extra go build flags, quoted as in a shell),
-// XGO_DIST (default dist). Details: go doc github.com/xgo-build/xgo-build/magefiles/release.
+// XGO_DIST (default dist; one run at a time: another run on it fails at once), XGO_WAIT (true
+// waits for that other run to end instead). Details: go doc
+// github.com/xgo-build/xgo-build/magefiles/release.
 func Binaries(ctx context.Context) error {
 	return runTarget(ctx, stageBinaries)
 }
 
 // Image builds the binaries, puts each on the base image for its platform and writes one
 // multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless
-// the base is remote. Variables: XGO_MAIN, XGO_PLATFORMS, XGO_JOBS, XGO_FLAGS, XGO_DIST as for
-// binaries; XGO_BASE (scratch, the default, or an image reference), XGO_INSECURE_REGISTRY (true
-// allows plain HTTP to a registry that is not on loopback), XGO_RETRY_TIMEOUT (how long a failing
-// registry request is retried; default 3m), SOURCE_DATE_EPOCH (the image time; default the HEAD
-// commit time), XGO_CACHE (the cache of layers, remote base blobs and the main package,
-// reused while nothing they depend on changed; default <user cache dir>/xgo-build/layers; off
-// disables it). Details: go doc
+// the base is remote. Variables: XGO_MAIN, XGO_PLATFORMS, XGO_JOBS, XGO_FLAGS, XGO_DIST,
+// XGO_WAIT as for binaries; XGO_BASE (scratch, the default, or an image reference),
+// XGO_INSECURE_REGISTRY (true allows plain HTTP to a registry that is not on loopback),
+// XGO_RETRY_TIMEOUT (how long a failing registry request is retried; default 3m),
+// SOURCE_DATE_EPOCH (the image time; default the HEAD commit time), XGO_CACHE (the cache of
+// layers, remote base blobs and the main package, reused while nothing they depend on
+// changed; default <user cache dir>/xgo-build/layers; off disables it). Details: go doc
 // github.com/xgo-build/xgo-build/magefiles/release.
 func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
@@ -51,7 +53,7 @@ func Image(ctx context.Context) error {
 // dist/release.json. Variables: XGO_REPO (required, e.g. ghcr.io/you/app), XGO_TAGS
 // (comma-separated tags replacing the computed ones, or added to them with a leading +;
 // computed from a vX.Y.Z tag on HEAD: X.Y.Z, X.Y, X, latest), and those of image: XGO_MAIN,
-// XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_INSECURE_REGISTRY,
+// XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_WAIT, XGO_INSECURE_REGISTRY,
 // XGO_RETRY_TIMEOUT, SOURCE_DATE_EPOCH, XGO_CACHE. Details: go doc
 // github.com/xgo-build/xgo-build/magefiles/release.
 func Release(ctx context.Context) error {
@@ -129,7 +131,14 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if err != nil {
 		return err
 	}
-	// Everything is checked: from here on dist/ changes, and stays marked until the run ends well.
+	// Everything is checked: from here on dist/ changes, and stays marked until the run ends
+	// well. Another run on the same dist/ would mix its files with these: the run holds the
+	// lock of dist/ until it returns.
+	unlock, err := lockDist(ctx, cfg.Dist, cfg.Wait, e.out)
+	if err != nil {
+		return stoppedError(ctx, last.String(), err)
+	}
+	defer unlock()
 	done, err := markIncomplete(cfg.Dist, last.String(), start)
 	if err != nil {
 		return err
