@@ -281,49 +281,85 @@ func TestMageTargets(t *testing.T) {
 	t.Run("interrupt", func(t *testing.T) { testInterrupt(t, p, reg.Host()) })
 }
 
-// testInterrupt stops a release with SIGTERM to mage's process group, as a CI system stopping
-// a job does, while the go builds run (-a makes them long): the release fails saying so,
-// dist/ stays marked incomplete, and no tag reaches the registry.
+// testInterrupt stops a release while the go builds run (-a makes them long): with SIGTERM to
+// mage's process group, as a CI system stopping a job does, and with SIGTERM to the process of
+// `go tool mage release` alone, the README's command, as `docker stop` signals a container's
+// first process (go passes the signal to mage, which dies of it and leaves the target running:
+// the target sees its parent gone). Each time the release fails saying so, dist/ stays marked
+// incomplete, no release.json is written, and no tag reaches the registry, also once every
+// process of the run has ended.
 func testInterrupt(t *testing.T, p *userProject, host string) {
-	repo := host + "/test/stopped"
-	cmd := exec.Command(p.mage, "release")
-	cmd.Dir = p.dir
-	cmd.Env = p.env("XGO_REPO="+repo, "XGO_FLAGS=-a", "XGO_DIST=dist-stopped")
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	pr, pw := io.Pipe()
-	cmd.Stdout, cmd.Stderr = pw, pw
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	waited := make(chan error, 1)
-	go func() { waited <- cmd.Wait(); pw.Close() }()
-	var out strings.Builder
-	sc := bufio.NewScanner(pr)
-	for sc.Scan() {
-		out.WriteString(sc.Text() + "\n")
-		if strings.HasPrefix(sc.Text(), "building ") {
-			if err := syscall.Kill(-cmd.Process.Pid, syscall.SIGTERM); err != nil {
+	for _, tt := range []struct {
+		name   string
+		argv   []string
+		signal func(pid int) error
+		want   string
+		// Go 1.26's go tool exits 0 when its tool dies of a signal (golang/go#79540).
+		mayExitZero bool
+	}{
+		{"process group", []string{p.mage, "release"}, func(pid int) error { return syscall.Kill(-pid, syscall.SIGTERM) },
+			"release stopped: terminated signal received", false},
+		{"go tool", []string{"go", "tool", "mage", "release"}, func(pid int) error { return syscall.Kill(pid, syscall.SIGTERM) },
+			"release stopped: the process that started it (pid ", true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			repo := host + "/test/stopped-" + strings.ReplaceAll(tt.name, " ", "-")
+			dist := "dist-stopped-" + strings.ReplaceAll(tt.name, " ", "-")
+			cmd := exec.Command(tt.argv[0], tt.argv[1:]...)
+			cmd.Dir = p.dir
+			cmd.Env = p.env("XGO_REPO="+repo, "XGO_FLAGS=-a", "XGO_DIST="+dist)
+			cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+			pr, pw := io.Pipe()
+			cmd.Stdout, cmd.Stderr = pw, pw
+			if err := cmd.Start(); err != nil {
 				t.Fatal(err)
 			}
-		}
-	}
-	err := <-waited
-	if err == nil {
-		t.Fatalf("mage release succeeded despite SIGTERM:\n%s", out.String())
-	}
-	t.Logf("mage release stopped by SIGTERM:\n%s", out.String())
-	if !strings.Contains(out.String(), "release stopped: ") || strings.Contains(out.String(), "built linux/") {
-		t.Errorf("output of the stopped release:\n%s", out.String())
-	}
-	if _, err := os.Stat(filepath.Join(p.dir, "dist-stopped", incompleteMarker)); err != nil {
-		t.Errorf("dist-stopped/%s after the stopped release: %v", incompleteMarker, err)
-	}
-	r, err := parseRepo(repo, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if tags, err := remote.List(r); err == nil && len(tags) > 0 {
-		t.Errorf("the stopped release left tags %q", tags)
+			t.Cleanup(func() { syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) })
+			waited := make(chan error, 1)
+			go func() { waited <- cmd.Wait(); pw.Close() }()
+			var out strings.Builder
+			sc := bufio.NewScanner(pr)
+			signalled := false
+			for sc.Scan() {
+				out.WriteString(sc.Text() + "\n")
+				if strings.HasPrefix(sc.Text(), "building ") && !signalled {
+					signalled = true
+					if err := tt.signal(cmd.Process.Pid); err != nil {
+						t.Fatal(err)
+					}
+				}
+			}
+			err := <-waited
+			if err == nil && !tt.mayExitZero {
+				t.Fatalf("%s succeeded despite SIGTERM:\n%s", strings.Join(tt.argv[1:], " "), out.String())
+			}
+			// The target may outlive the command (the go tool case): wait until no process of
+			// the run is left, then look at what it did.
+			deadline := time.Now().Add(time.Minute)
+			for syscall.Kill(-cmd.Process.Pid, 0) == nil && time.Now().Before(deadline) {
+				time.Sleep(50 * time.Millisecond)
+			}
+			if syscall.Kill(-cmd.Process.Pid, 0) == nil {
+				t.Errorf("a process of the stopped release still runs a minute after SIGTERM")
+			}
+			t.Logf("%s stopped by SIGTERM:\n%s", strings.Join(tt.argv[1:], " "), out.String())
+			if !strings.Contains(out.String(), tt.want) || strings.Contains(out.String(), "built linux/") {
+				t.Errorf("output of the stopped release lacks %q:\n%s", tt.want, out.String())
+			}
+			if _, err := os.Stat(filepath.Join(p.dir, dist, incompleteMarker)); err != nil {
+				t.Errorf("%s/%s after the stopped release: %v", dist, incompleteMarker, err)
+			}
+			if _, err := os.Stat(filepath.Join(p.dir, dist, "release.json")); err == nil {
+				t.Errorf("the stopped release wrote %s/release.json", dist)
+			}
+			r, err := parseRepo(repo, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tags, err := remote.List(r); err == nil && len(tags) > 0 {
+				t.Errorf("the stopped release left tags %q", tags)
+			}
+		})
 	}
 }
 
@@ -339,9 +375,9 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 		t.Errorf("mage -v binaries output lacks %q:\n%s", want, out)
 	}
 	for target, wants := range map[string][]string{
-		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST"},
-		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
-		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
+		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT"},
+		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
+		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
 	} {
 		out, err := p.run(t, "-h "+target)
 		if err != nil {

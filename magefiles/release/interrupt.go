@@ -13,27 +13,44 @@ import (
 
 // interruptContext returns a context that is cancelled when the process
 // receives SIGINT or SIGTERM, with a cause that names the signal ("terminated
-// signal received"). Cancelling it stops the go builds and the registry
-// requests (a retry's wait included) of a run. Once it is cancelled, the
-// signals get their default handling back, so a second SIGTERM ends the
-// process at once (a second SIGINT is mage's: it exits). stop releases the
-// signals.
+// signal received"), or when the process that started it ends. Cancelling it
+// stops the go builds and the registry requests (a retry's wait included) of
+// a run. Once it is cancelled, the signals get their default handling back,
+// so a second SIGTERM ends the process at once (a second SIGINT is mage's: it
+// exits). stop releases the signals.
 //
 // mage cancels the context of a target on SIGINT by itself, but not on
-// SIGTERM, which CI systems send to stop a job.
+// SIGTERM, which CI systems send to stop a job. And a signal sent to the
+// process of `go tool mage release` alone never reaches the target: go passes
+// it on to mage, which dies of a SIGTERM (leaving the target running on its
+// own) and keeps a SIGINT to itself. The target learns that mage is gone by
+// watching its parent process.
 func interruptContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
 	ctx, cancel := context.WithCancelCause(parent)
+	ppid := os.Getppid()
+	tick := time.NewTicker(parentPoll)
 	go func() {
-		select {
-		case s := <-ch:
-			// Default handling first, so that a second signal sent once the
-			// cancellation is seen is not swallowed.
-			signal.Stop(ch)
-			cancel(&signalError{s})
-		case <-ctx.Done():
-			signal.Stop(ch)
+		defer tick.Stop()
+		for {
+			select {
+			case s := <-ch:
+				// Default handling first, so that a second signal sent once the
+				// cancellation is seen is not swallowed.
+				signal.Stop(ch)
+				cancel(&signalError{s})
+				return
+			case <-tick.C:
+				if os.Getppid() != ppid {
+					signal.Stop(ch)
+					cancel(&parentGoneError{ppid})
+					return
+				}
+			case <-ctx.Done():
+				signal.Stop(ch)
+				return
+			}
 		}
 	}()
 	return ctx, func() {
@@ -42,21 +59,43 @@ func interruptContext(parent context.Context) (ctx context.Context, stop context
 	}
 }
 
-// signalError is the cause of a context that interruptContext cancelled.
+// parentPoll is how often interruptContext looks whether the parent process
+// is still there: an orphan is adopted by another process (init or a
+// subreaper), and its parent process id changes.
+const parentPoll = 20 * time.Millisecond
+
+// signalError is the cause of a context that interruptContext cancelled on a
+// signal.
 type signalError struct{ sig os.Signal }
 
 func (e *signalError) Error() string { return e.sig.String() + " signal received" }
 
+// parentGoneError is the cause of a context that interruptContext cancelled
+// because the process that started this one ended.
+type parentGoneError struct{ pid int }
+
+func (e *parentGoneError) Error() string {
+	return fmt.Sprintf("the process that started it (pid %d) ended", e.pid)
+}
+
 // stoppedError returns the error of a target that ended with err: when a
 // signal cancelled ctx (see interruptContext), "<target> stopped: <signal>
 // signal received", whatever the work that was cut short reported (a go
-// build killed by the same signal, a cancelled request); otherwise err.
+// build killed by the same signal, a cancelled request), and likewise when
+// its parent process ended; otherwise err.
 func stoppedError(ctx context.Context, target string, err error) error {
-	var sig *signalError
-	if err == nil || !errors.As(context.Cause(ctx), &sig) {
+	if err == nil {
+		return nil
+	}
+	cause := context.Cause(ctx)
+	var (
+		sig  *signalError
+		gone *parentGoneError
+	)
+	if !errors.As(cause, &sig) && !errors.As(cause, &gone) {
 		return err
 	}
-	return fmt.Errorf("%s stopped: %w", target, sig)
+	return fmt.Errorf("%s stopped: %w", target, cause)
 }
 
 // incompleteMarker is the file in the output directory that says a run

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -85,6 +86,69 @@ func interruptChild() {
 	time.Sleep(30 * time.Second)
 	fmt.Println("not stopped by the second signal")
 	os.Exit(0)
+}
+
+// TestInterruptContextParentGone runs interruptContext in a grandchild of
+// this test binary and kills the child between them, as a SIGTERM to `go tool
+// mage release` kills mage: the context is cancelled with a cause naming the
+// parent that ended.
+func TestInterruptContextParentGone(t *testing.T) {
+	switch os.Getenv("XGO_TEST_INTERRUPT_CHILD") {
+	case "parent":
+		child := exec.Command(os.Args[0], "-test.run=^TestInterruptContextParentGone$", "-test.count=1")
+		child.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD=1")
+		child.Stdout, child.Stderr = os.Stdout, os.Stderr
+		if err := child.Start(); err != nil {
+			fmt.Println("starting the child:", err)
+			os.Exit(1)
+		}
+		fmt.Println("child", child.Process.Pid)
+		child.Wait()
+		os.Exit(0)
+	case "1":
+		interruptChild()
+		return
+	}
+	cmd := exec.Command(os.Args[0], "-test.run=^TestInterruptContextParentGone$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD=parent")
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	lines := bufio.NewScanner(out)
+	var (
+		child int
+		ready bool
+	)
+	for (child == 0 || !ready) && lines.Scan() {
+		if n, ok := strings.CutPrefix(lines.Text(), "child "); ok {
+			child, _ = strconv.Atoi(n)
+		}
+		ready = ready || lines.Text() == "ready"
+	}
+	if child == 0 || !ready {
+		t.Fatal("the grandchild did not start")
+	}
+	t.Cleanup(func() { syscall.Kill(child, syscall.SIGKILL) })
+	// A grandchild that does not notice is stopped, and the test fails.
+	timer := time.AfterFunc(30*time.Second, func() { syscall.Kill(child, syscall.SIGKILL) })
+	defer timer.Stop()
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	want := fmt.Sprintf("cancelled: the process that started it (pid %d) ended", cmd.Process.Pid)
+	for lines.Scan() {
+		if lines.Text() == want {
+			return
+		}
+		t.Logf("grandchild: %s", lines.Text())
+	}
+	t.Fatalf("the grandchild ended without printing %q", want)
 }
 
 func TestInterruptContextStop(t *testing.T) {
@@ -173,5 +237,14 @@ func TestStoppedError(t *testing.T) {
 	}
 	if got := stoppedError(ctx, "release", nil); got != nil {
 		t.Fatalf("a target that finished despite the signal: %v, want nil", got)
+	}
+}
+
+func TestStoppedErrorParentGone(t *testing.T) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	cancel(&parentGoneError{4242})
+	got := stoppedError(ctx, "release", errors.New("pushing: context canceled"))
+	if got == nil || got.Error() != "release stopped: the process that started it (pid 4242) ended" {
+		t.Fatalf("after the parent ended: %v, want release stopped", got)
 	}
 }

@@ -20,3 +20,5 @@ require (
 )
 
 replace github.com/xgo-build/xgo-build => ../..
+
+tool github.com/magefile/mage
