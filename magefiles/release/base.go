@@ -2,9 +2,7 @@ package release
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net/http"
 	"slices"
 	"strings"
 
@@ -12,8 +10,8 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -36,7 +34,7 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 	if ref == "scratch" {
 		return baseImage{Name: ref, image: empty.Image}, nil
 	}
-	r, err := parseRef(ref, insecure)
+	r, err := registry.ParseRef(ref, insecure)
 	if err != nil {
 		return baseImage{}, fmt.Errorf("loading base image: %w", err)
 	}
@@ -49,10 +47,10 @@ func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 		b, mt, err = storedBase(ctx, r, cache, opts)
 	}
 	if err != nil {
-		if isNotFound(err) {
+		if registry.IsNotFound(err) {
 			return baseImage{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
 		}
-		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, explain(err, r.Context().RegistryStr()))
+		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, registry.Explain(err, r.Context().RegistryStr()))
 	}
 	if b.index == nil && b.image == nil {
 		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
@@ -98,24 +96,6 @@ func storedBase(ctx context.Context, r name.Reference, cache layerCache, opts []
 		b.image = newStoredImage(src, digest, mt, raw)
 	}
 	return b, mt, nil
-}
-
-// isNotFound reports whether a registry said that the repository or manifest
-// does not exist.
-func isNotFound(err error) bool {
-	var terr *transport.Error
-	if !errors.As(err, &terr) {
-		return false
-	}
-	if terr.StatusCode == http.StatusNotFound {
-		return true
-	}
-	for _, d := range terr.Errors {
-		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
-			return true
-		}
-	}
-	return false
 }
 
 // baseEntry is one image of a base, with its normalised platform.

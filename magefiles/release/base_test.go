@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -86,7 +87,7 @@ func baseIndex(t testing.TB) v1.ImageIndex {
 
 // testOptions are remoteOptions for a loopback test registry.
 func testOptions(testing.TB) []remote.Option {
-	return remoteOptions(context.Background(), 4, false)
+	return registry.Options(context.Background(), 4, false, registry.DefaultRetryPolicy())
 }
 
 func TestLoadBaseScratch(t *testing.T) {
@@ -111,7 +112,7 @@ func TestLoadBaseIndex(t *testing.T) {
 	reg := registrytest.Start(t)
 	ctx := context.Background()
 	ref := reg.Host() + "/base/multi:1"
-	r, err := parseRef(ref, false)
+	r, err := registry.ParseRef(ref, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -185,7 +186,7 @@ func checkBaseIndex(t *testing.T, ctx context.Context, ref string, cache layerCa
 func TestLoadBaseSingleImage(t *testing.T) {
 	reg := registrytest.Start(t)
 	ref := reg.Host() + "/base/single:1"
-	r, err := parseRef(ref, false)
+	r, err := registry.ParseRef(ref, false)
 	if err != nil {
 		t.Fatal(err)
 	}

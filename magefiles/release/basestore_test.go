@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
 // storedBaseSetup pushes baseIndex to a registry and returns its tag and digest references,
@@ -183,7 +184,7 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 	}
 	base = withPlatform(t, base, v1.Platform{OS: "linux", Architecture: "amd64"})
 	ref := repo.RegistryStr() + "/base/foreign:1"
-	r, err := parseRef(ref, false)
+	r, err := registry.ParseRef(ref, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -21,6 +21,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
 // config is everything a release needs from the environment and from git, validated.
@@ -32,17 +33,17 @@ type config struct {
 	Base      string       // "scratch" or a registry reference
 	Repo      string       // repository to push to, "" when XGO_REPO is unset
 	repo      name.Repository
-	Tags      []string    // tags release pushes
-	Jobs      int         // parallel go builds
-	Flags     []string    // extra go build flags
-	Dist      string      // absolute output directory
-	Wait      bool        // wait for another run to release Dist instead of failing (XGO_WAIT)
-	Insecure  bool        // plain HTTP allowed to registries that are not on loopback
-	Retry     retryPolicy // how registry requests are retried (XGO_RETRY_TIMEOUT)
-	Created   time.Time   // timestamp of the images
-	Version   string      // git tag on HEAD, "" when there is none
-	Revision  string      // HEAD commit, "" outside git
-	Source    string      // https URL of the origin remote, "" when unknown
+	Tags      []string             // tags release pushes
+	Jobs      int                  // parallel go builds
+	Flags     []string             // extra go build flags
+	Dist      string               // absolute output directory
+	Wait      bool                 // wait for another run to release Dist instead of failing (XGO_WAIT)
+	Insecure  bool                 // plain HTTP allowed to registries that are not on loopback
+	Retry     registry.RetryPolicy // how registry requests are retried (XGO_RETRY_TIMEOUT)
+	Created   time.Time            // timestamp of the images
+	Version   string               // git tag on HEAD, "" when there is none
+	Revision  string               // HEAD commit, "" outside git
+	Source    string               // https URL of the origin remote, "" when unknown
 	// DistUnignored is set when Dist lies in the git work tree and git does not ignore it:
 	// go then stamps the binaries of a second run as built from a modified tree.
 	DistUnignored bool
@@ -95,14 +96,14 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	if v := getenv("XGO_BASE"); v != "" {
 		c.Base = strings.TrimSpace(v)
 		if c.Base != "scratch" {
-			if _, err := parseRef(c.Base, c.Insecure); err != nil {
+			if _, err := registry.ParseRef(c.Base, c.Insecure); err != nil {
 				bad("XGO_BASE", v, errors.New(`must be "scratch" or an image reference like registry.example/repo:tag`))
 			}
 		}
 	}
 
 	if v := getenv("XGO_REPO"); v != "" {
-		repo, err := parseRepo(strings.TrimSpace(v), c.Insecure)
+		repo, err := registry.ParseRepo(strings.TrimSpace(v), c.Insecure)
 		if err != nil {
 			bad("XGO_REPO", v, errors.New("must be a repository like registry.example/owner/app, without tag or digest"))
 		}
@@ -513,4 +514,28 @@ func needsQuote(r rune) bool {
 		return false
 	}
 	return !strings.ContainsRune("-_./=:,+@%", r)
+}
+
+// retryPolicyFromEnv returns the default policy with the timeout of
+// XGO_RETRY_TIMEOUT: a Go duration ("90s", "5m") or a number of seconds; "0"
+// turns retries off.
+func retryPolicyFromEnv(getenv func(string) string) (registry.RetryPolicy, error) {
+	p := registry.DefaultRetryPolicy()
+	v := strings.TrimSpace(getenv("XGO_RETRY_TIMEOUT"))
+	if v == "" {
+		return p, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil {
+		n, nerr := strconv.ParseUint(v, 10, 32)
+		if nerr != nil {
+			return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must be a duration such as 90s or 5m, or a number of seconds", v)
+		}
+		d = time.Duration(n) * time.Second
+	}
+	if d < 0 {
+		return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must not be negative", v)
+	}
+	p.Timeout = d
+	return p, nil
 }

@@ -11,6 +11,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
 // envMap returns a getenv that reads m.
@@ -426,5 +428,32 @@ func TestMayBeInGit(t *testing.T) {
 	}
 	if len(c.Revision) != 40 {
 		t.Errorf("Revision %q from a subdirectory of the work tree", c.Revision)
+	}
+}
+func TestRetryPolicyFromEnv(t *testing.T) {
+	for _, tc := range []struct {
+		value string
+		want  time.Duration
+		err   string
+	}{
+		{"", registry.DefaultRetryTimeout, ""},
+		{"90s", 90 * time.Second, ""},
+		{" 5m ", 5 * time.Minute, ""},
+		{"45", 45 * time.Second, ""},
+		{"0", 0, ""},
+		{"-1s", 0, `invalid XGO_RETRY_TIMEOUT "-1s": must not be negative`},
+		{"soon", 0, `invalid XGO_RETRY_TIMEOUT "soon": must be a duration such as 90s or 5m, or a number of seconds`},
+		{"-5", 0, `invalid XGO_RETRY_TIMEOUT "-5"`},
+	} {
+		p, err := retryPolicyFromEnv(envMap(map[string]string{"XGO_RETRY_TIMEOUT": tc.value}))
+		if tc.err != "" {
+			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("XGO_RETRY_TIMEOUT=%q: err = %v, want %q", tc.value, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || p.Timeout != tc.want {
+			t.Errorf("XGO_RETRY_TIMEOUT=%q: timeout %v, err %v; want %v", tc.value, p.Timeout, err, tc.want)
+		}
 	}
 }

@@ -29,6 +29,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -204,7 +205,7 @@ func TestMageTargets(t *testing.T) {
 		t.Errorf("first release uploaded %d blobs, %d bytes", rep.BlobsUploaded, rep.BytesUploaded)
 	}
 
-	ref, err := parseRef(repo+"@"+rep.Digest, false)
+	ref, err := registry.ParseRef(repo+"@"+rep.Digest, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -223,7 +224,7 @@ func TestMageTargets(t *testing.T) {
 		t.Fatalf("index has %d manifests, want %d", len(m.Manifests), len(eightPlatforms))
 	}
 	for _, tag := range rep.Tags {
-		tref, err := parseRef(repo+":"+tag, false)
+		tref, err := registry.ParseRef(repo+":"+tag, false)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -352,7 +353,7 @@ func testInterrupt(t *testing.T, p *userProject, host string) {
 			if _, err := os.Stat(filepath.Join(p.dir, dist, "release.json")); err == nil {
 				t.Errorf("the stopped release wrote %s/release.json", dist)
 			}
-			r, err := parseRepo(repo, false)
+			r, err := registry.ParseRepo(repo, false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -574,7 +575,7 @@ func testMultiPlatformBase(t *testing.T, p *userProject, host string) {
 	}
 	base := mutate.AppendManifests(empty.Index, adds...)
 	baseRef := host + "/test/base:1"
-	ref, err := parseRef(baseRef, false)
+	ref, err := registry.ParseRef(baseRef, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -753,7 +754,7 @@ func TestRunBuildFailure(t *testing.T) {
 func TestRunMountsBaseLayers(t *testing.T) {
 	reg := registrytest.Start(t)
 	baseRef := reg.Host() + "/base/multi:1"
-	r, err := parseRef(baseRef, false)
+	r, err := registry.ParseRef(baseRef, false)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,6 +9,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
 // writeLayout writes idx as an OCI image layout at dir: index.json holds one
@@ -162,7 +163,7 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 	if _, err := os.Stat(filepath.Join(src, "blobs")); err != nil {
 		return nil
 	}
-	blobs, err := indexBlobs(idx)
+	blobs, err := registry.IndexBlobs(idx)
 	if err != nil {
 		return err
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
 func testIndex(t testing.TB, platforms ...string) v1.ImageIndex {
@@ -163,11 +164,11 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 	// And into a registry, unchanged.
 	reg := registrytest.Start(t)
 	run("copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "oci:"+dir, "docker://"+reg.Host()+"/skopeo/app:latest")
-	ref, err := parseRef(reg.Host()+"/skopeo/app:latest", false)
+	ref, err := registry.ParseRef(reg.Host()+"/skopeo/app:latest", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed, err := remote.Index(ref, remoteOptions(context.Background(), 2, false)...)
+	pushed, err := remote.Index(ref, registry.Options(context.Background(), 2, false, registry.DefaultRetryPolicy())...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -105,7 +106,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	cfg, errs := readEnv(e.dir, e.getenv)
 	var opts []remote.Option
 	if cfg.Base != "scratch" || last == stageRelease {
-		opts = registryOptions(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
+		opts = registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
 	}
 	cache := layerCache{dir: cacheDir(e.getenv)}
 	defer cache.trim(time.Now())
@@ -252,7 +253,7 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts m
 		return fmt.Errorf("reading the index digest of %s: %w", layoutDir, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	res, err := pushIndex(ctx, cfg.repo, mountable(onDisk, base.repo, cfg.repo, mounts), cfg.Tags, opts)
+	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.repo, cfg.repo, mounts), cfg.Tags, opts)
 	if err != nil {
 		return err
 	}
@@ -287,6 +288,24 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts m
 		res.BlobsUploaded, formatSize(res.BytesUploaded), res.BlobsSkipped, formatSize(res.BytesSkipped), strings.Join(res.Tags, ", "))
 	_, err = fmt.Fprintln(e.out, rep.Reference)
 	return err
+}
+
+// baseLayers returns the digests of the layers of the targets' base images.
+func baseLayers(targets []target) (map[v1.Hash]bool, error) {
+	layers := map[v1.Hash]bool{}
+	for _, t := range targets {
+		if t.BaseDigest == (v1.Hash{}) {
+			continue // scratch
+		}
+		m, err := t.Base.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading the %s base manifest: %w", t.Platform, err)
+		}
+		for _, l := range m.Layers {
+			layers[l.Digest] = true
+		}
+	}
+	return layers, nil
 }
 
 // assembler makes the platform images from the binaries as they are built, up to cfg.Jobs

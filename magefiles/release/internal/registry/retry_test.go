@@ -1,4 +1,4 @@
-package release
+package registry
 
 import (
 	"context"
@@ -19,10 +19,10 @@ import (
 )
 
 // testRetryPolicy retries quickly, with seeded jitter, for at most timeout.
-func testRetryPolicy(timeout time.Duration) retryPolicy {
+func testRetryPolicy(timeout time.Duration) RetryPolicy {
 	var mu sync.Mutex
 	rng := rand.New(rand.NewPCG(1, 2))
-	return retryPolicy{
+	return RetryPolicy{
 		Base:          5 * time.Millisecond,
 		Max:           50 * time.Millisecond,
 		MaxRetryAfter: 2 * time.Second,
@@ -64,7 +64,7 @@ func TestParseRetryAfter(t *testing.T) {
 }
 
 func TestBackoff(t *testing.T) {
-	p := retryPolicy{Base: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return 0.5 }}
+	p := RetryPolicy{Base: 100 * time.Millisecond, Max: time.Second, Rand: func() float64 { return 0.5 }}
 	for n, want := range []time.Duration{50, 100, 200, 400, 500, 500, 500} {
 		if got := p.backoff(n); got != want*time.Millisecond {
 			t.Errorf("backoff(%d) = %v, want %v", n, got, want*time.Millisecond)
@@ -91,7 +91,7 @@ func TestBackoff(t *testing.T) {
 
 func TestWait(t *testing.T) {
 	now := time.Date(2026, 11, 30, 4, 0, 0, 0, time.UTC)
-	p := retryPolicy{Base: 100 * time.Millisecond, Max: time.Second, MaxRetryAfter: 10 * time.Second, Rand: func() float64 { return 0.5 }}
+	p := RetryPolicy{Base: 100 * time.Millisecond, Max: time.Second, MaxRetryAfter: 10 * time.Second, Rand: func() float64 { return 0.5 }}
 	answer := func(retryAfter string) *http.Response {
 		h := http.Header{}
 		if retryAfter != "" {
@@ -114,34 +114,6 @@ func TestWait(t *testing.T) {
 	} {
 		if got := p.wait(tc.n, tc.resp, now); got != tc.want {
 			t.Errorf("wait(%d, Retry-After %q) = %v, want %v", tc.n, tc.resp.Header.Get("Retry-After"), got, tc.want)
-		}
-	}
-}
-
-func TestRetryPolicyFromEnv(t *testing.T) {
-	for _, tc := range []struct {
-		value string
-		want  time.Duration
-		err   string
-	}{
-		{"", defaultRetryTimeout, ""},
-		{"90s", 90 * time.Second, ""},
-		{" 5m ", 5 * time.Minute, ""},
-		{"45", 45 * time.Second, ""},
-		{"0", 0, ""},
-		{"-1s", 0, `invalid XGO_RETRY_TIMEOUT "-1s": must not be negative`},
-		{"soon", 0, `invalid XGO_RETRY_TIMEOUT "soon": must be a duration such as 90s or 5m, or a number of seconds`},
-		{"-5", 0, `invalid XGO_RETRY_TIMEOUT "-5"`},
-	} {
-		p, err := retryPolicyFromEnv(envMap(map[string]string{"XGO_RETRY_TIMEOUT": tc.value}))
-		if tc.err != "" {
-			if err == nil || !strings.HasPrefix(err.Error(), tc.err) {
-				t.Errorf("XGO_RETRY_TIMEOUT=%q: err = %v, want %q", tc.value, err, tc.err)
-			}
-			continue
-		}
-		if err != nil || p.Timeout != tc.want {
-			t.Errorf("XGO_RETRY_TIMEOUT=%q: timeout %v, err %v; want %v", tc.value, p.Timeout, err, tc.want)
 		}
 	}
 }

@@ -1,11 +1,9 @@
-package release
+package registry
 
 import (
-	"archive/tar"
 	"context"
 	"encoding/base64"
 	"errors"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -18,16 +16,14 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
-	"github.com/xgo-build/xgo-build/shim"
 )
 
 // recorder logs the requests a push sends ("PUT /v2/.../manifests/x") and can
-// fail chosen ones, under the retries of remoteOptions.
+// fail chosen ones, under the retries of Options.
 type recorder struct {
 	next http.RoundTripper
 	fail func(*http.Request) bool
@@ -60,12 +56,12 @@ func (r *recorder) requests() []string {
 func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *recorder, []remote.Option) {
 	t.Helper()
 	reg := registrytest.Start(t, regOpts...)
-	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	repo, err := ParseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	rec := &recorder{next: baseTransport(false)}
-	opts := append(remoteOptions(context.Background(), 4, false),
+	opts := append(Options(context.Background(), 4, false, DefaultRetryPolicy()),
 		remote.WithTransport(&retryTransport{next: rec, policy: testRetryPolicy(time.Second)}))
 	return repo, rec, opts
 }
@@ -73,7 +69,7 @@ func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *
 // blobCount returns the number and total size of the distinct blobs under idx.
 func blobCount(t *testing.T, idx v1.ImageIndex) (int, int64) {
 	t.Helper()
-	blobs, err := indexBlobs(idx)
+	blobs, err := IndexBlobs(idx)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,11 +90,11 @@ func TestPushIndex(t *testing.T) {
 		t.Fatalf("the test index has %d blobs, want 8", n)
 	}
 
-	res, err := pushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
+	res, err := PushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRes := pushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsUploaded: n, BytesUploaded: size}
+	wantRes := PushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsUploaded: n, BytesUploaded: size}
 	if !reflect.DeepEqual(res, wantRes) {
 		t.Fatalf("first push: %+v, want %+v", res, wantRes)
 	}
@@ -148,11 +144,11 @@ func TestPushIndex(t *testing.T) {
 
 	// A second push of the same index uploads nothing.
 	before := len(rec.requests())
-	res, err = pushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
+	res, err = PushIndex(ctx, repo, idx, []string{"1.2.3", "latest"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
-	wantRes = pushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsSkipped: n, BytesSkipped: size}
+	wantRes = PushResult{Digest: want, Tags: []string{"1.2.3", "latest"}, BlobsSkipped: n, BytesSkipped: size}
 	if !reflect.DeepEqual(res, wantRes) {
 		t.Fatalf("second push: %+v, want %+v", res, wantRes)
 	}
@@ -176,7 +172,7 @@ func TestPushIndexUploadsOnlyWhatIsMissing(t *testing.T) {
 		t.Fatal(err)
 	}
 	n, size := blobCount(t, idx)
-	res, err := pushIndex(ctx, repo, idx, nil, opts)
+	res, err := PushIndex(ctx, repo, idx, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -200,7 +196,7 @@ func TestPushIndexFailureLeavesNoTag(t *testing.T) {
 	rec.fail = func(r *http.Request) bool {
 		return r.Method == http.MethodPut && strings.HasSuffix(r.URL.Path, "/manifests/"+want.String())
 	}
-	res, err := pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	res, err := PushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
 	if err == nil || !strings.Contains(err.Error(), "injected failure") || !strings.Contains(err.Error(), want.String()) {
 		t.Fatalf("push with the index PUT failing: %v, want the failure naming the index", err)
 	}
@@ -221,7 +217,7 @@ func TestPushIndexFailureLeavesNoTag(t *testing.T) {
 
 	// The next push completes, uploading no blob again.
 	n, _ := blobCount(t, idx)
-	res, err = pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	res, err = PushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,12 +230,12 @@ func TestPushIndexRejectsBadTagsFirst(t *testing.T) {
 	rec := &recorder{next: roundTripFunc(func(*http.Request) (*http.Response, error) {
 		return nil, errors.New("no request should be sent")
 	})}
-	repo, err := parseRepo("127.0.0.1:1/team/app", false)
+	repo, err := ParseRepo("127.0.0.1:1/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	opts := append(remoteOptions(context.Background(), 1, false), remote.WithTransport(rec))
-	_, err = pushIndex(context.Background(), repo, testIndex(t, "linux/amd64"), []string{"ok", "bad tag"}, opts)
+	opts := append(Options(context.Background(), 1, false, DefaultRetryPolicy()), remote.WithTransport(rec))
+	_, err = PushIndex(context.Background(), repo, testIndex(t, "linux/amd64"), []string{"ok", "bad tag"}, opts)
 	if err == nil || !strings.Contains(err.Error(), `invalid tag "bad tag"`) {
 		t.Fatalf("err = %v, want an invalid tag error", err)
 	}
@@ -253,7 +249,7 @@ func TestPushIndexRejectsBadTagsFirst(t *testing.T) {
 // user's would be; wrong credentials fail without showing the password.
 func TestPushIndexWithCredentials(t *testing.T) {
 	reg := registrytest.Start(t, registrytest.WithHtpasswd())
-	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	repo, err := ParseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -261,7 +257,7 @@ func TestPushIndexWithCredentials(t *testing.T) {
 	ctx := context.Background()
 
 	t.Setenv("DOCKER_CONFIG", t.TempDir()) // no credentials
-	_, err = pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	_, err = PushIndex(ctx, repo, idx, []string{"latest"}, Options(ctx, 2, false, DefaultRetryPolicy()))
 	if err == nil || !strings.Contains(err.Error(), "registry "+reg.Host()+" refused access (401 Unauthorized); log in with `docker login") {
 		t.Fatalf("push without credentials: %v, want a refused access error that says how to log in", err)
 	}
@@ -279,7 +275,7 @@ func TestPushIndexWithCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CONFIG", cfg)
-	_, err = pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	_, err = PushIndex(ctx, repo, idx, []string{"latest"}, Options(ctx, 2, false, DefaultRetryPolicy()))
 	if err == nil || !strings.Contains(err.Error(), "refused access (401") {
 		t.Fatalf("push with a wrong password: %v, want refused access", err)
 	}
@@ -288,182 +284,12 @@ func TestPushIndexWithCredentials(t *testing.T) {
 	}
 
 	t.Setenv("DOCKER_CONFIG", reg.DockerConfig(t))
-	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, remoteOptions(ctx, 2, false))
+	res, err := PushIndex(ctx, repo, idx, []string{"latest"}, Options(ctx, 2, false, DefaultRetryPolicy()))
 	if err != nil {
 		t.Fatalf("push with credentials: %v", err)
 	}
 	if n, _ := blobCount(t, idx); res.BlobsUploaded != n {
 		t.Fatalf("push with credentials: %+v, want %d blobs uploaded", res, n)
-	}
-}
-
-// TestReleaseEndToEnd builds a real program for two platforms, puts the
-// binaries on scratch, pushes the index, pulls each image back, and runs the
-// binary it holds (linux/arm64 under qemu-user). A second assembly from the
-// same binaries yields the same index digest and uploads nothing.
-func TestReleaseEndToEnd(t *testing.T) {
-	if testing.Short() {
-		t.Skip("builds a program for two platforms")
-	}
-	qemu := needTool(t, "qemu-aarch64-static", "install Debian's qemu-user-static")
-	goBin := needTool(t, "go", "install Go")
-	src := t.TempDir()
-	for name, content := range map[string]string{
-		"go.mod":  "module example.com/hello\n\ngo 1.26\n",
-		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() { fmt.Println(\"hello from\", runtime.GOOS+\"/\"+runtime.GOARCH) }\n",
-	} {
-		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	platforms := []string{"linux/amd64", "linux/arm64"}
-	bins := map[string]string{}
-	for _, s := range platforms {
-		p := mustPlatform(t, s)
-		vars, err := shim.Vars(p, func(string) string { return "" })
-		if err != nil {
-			t.Fatal(err)
-		}
-		out := filepath.Join(t.TempDir(), "hello")
-		cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, ".")
-		cmd.Dir = src
-		cmd.Env = shim.MergeEnv(os.Environ(), vars)
-		if b, err := cmd.CombinedOutput(); err != nil {
-			t.Fatalf("go build for %s: %v\n%s", s, err, b)
-		}
-		bins[s] = out
-	}
-	assemble := func() v1.ImageIndex {
-		var images []platformImage
-		for _, s := range platforms {
-			p := mustPlatform(t, s)
-			layer := mustLayer(t, bins[s], "hello", created)
-			img, err := buildImage(empty.Image, layer, imageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
-			if err != nil {
-				t.Fatal(err)
-			}
-			images = append(images, platformImage{Platform: p, Image: img})
-		}
-		idx, err := buildIndex(images, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return idx
-	}
-
-	repo, _, opts := pushSetup(t)
-	ctx := context.Background()
-	res, err := pushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.BlobsUploaded != 4 { // two configs, two binaries
-		t.Fatalf("first push: %+v, want 4 blobs uploaded", res)
-	}
-
-	pulled, err := remote.Index(repo.Tag("latest"), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := pulled.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for i, d := range m.Manifests {
-		s := platforms[i]
-		if d.Platform == nil || d.Platform.OS+"/"+d.Platform.Architecture != s {
-			t.Fatalf("manifest %d platform %+v, want %s", i, d.Platform, s)
-		}
-		img, err := pulled.Image(d.Digest)
-		if err != nil {
-			t.Fatal(err)
-		}
-		cf, _ := img.ConfigFile()
-		if !reflect.DeepEqual(cf.Config.Entrypoint, []string{"/hello"}) {
-			t.Fatalf("%s entrypoint %q", s, cf.Config.Entrypoint)
-		}
-		bin := extractFile(t, img, "hello")
-		cmd := exec.Command(bin)
-		if s == "linux/arm64" {
-			cmd = exec.Command(qemu, bin)
-		}
-		out, err := cmd.CombinedOutput()
-		if err != nil {
-			t.Fatalf("running the %s binary pulled from the registry: %v\n%s", s, err, out)
-		}
-		if got, want := strings.TrimSpace(string(out)), "hello from "+s; got != want {
-			t.Fatalf("the %s binary printed %q, want %q", s, got, want)
-		}
-	}
-
-	again, err := pushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if again.Digest != res.Digest || again.BlobsUploaded != 0 {
-		t.Fatalf("second assembly and push: %+v, want digest %s and nothing uploaded", again, res.Digest)
-	}
-
-	// The same index written as a layout and read back pushes to another
-	// repository, from the files, with the same digest.
-	dir := filepath.Join(t.TempDir(), "oci")
-	if err := writeLayout(dir, assemble()); err != nil {
-		t.Fatal(err)
-	}
-	fromDisk, err := openLayout(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := parseRepo(repo.RegistryStr()+"/team/other", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	third, err := pushIndex(ctx, other, fromDisk, nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if third.Digest != res.Digest || third.BlobsUploaded != 4 {
-		t.Fatalf("push from the layout: %+v, want digest %s and 4 blobs uploaded", third, res.Digest)
-	}
-	if _, err := remote.Index(other.Digest(res.Digest.String()), opts...); err != nil {
-		t.Fatal(err)
-	}
-}
-
-// extractFile writes the file name from the top layer of img to a temporary
-// directory, executable, and returns its path.
-func extractFile(t *testing.T, img v1.Image, name string) string {
-	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := layers[len(layers)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err != nil {
-			t.Fatalf("finding %s in the top layer: %v", name, err)
-		}
-		if hdr.Name != name {
-			continue
-		}
-		p := filepath.Join(t.TempDir(), name)
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return p
 	}
 }
 
@@ -509,12 +335,12 @@ func TestPushIndexTLS(t *testing.T) {
 // pushTLSChild is the child process of TestPushIndexTLS: it pushes to host and
 // reports the result in its output.
 func pushTLSChild(t *testing.T, host string) {
-	repo, err := parseRepo(host+"/team/app", false)
+	repo, err := ParseRepo(host+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	res, err := pushIndex(ctx, repo, testIndex(t, "linux/amd64"), []string{"latest"}, remoteOptions(ctx, 2, false))
+	res, err := PushIndex(ctx, repo, testIndex(t, "linux/amd64"), []string{"latest"}, Options(ctx, 2, false, DefaultRetryPolicy()))
 	if err != nil {
 		t.Logf("RESULT error %v", err)
 		return
@@ -555,7 +381,7 @@ func TestPushIndexRetries(t *testing.T) {
 		return next.RoundTrip(req)
 	})
 	idx := testIndex(t, "linux/amd64", "linux/arm64")
-	res, err := pushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
+	res, err := PushIndex(context.Background(), repo, idx, []string{"latest"}, opts)
 	if err != nil {
 		t.Fatalf("push through 503s: %v", err)
 	}
@@ -575,50 +401,5 @@ func TestPushIndexRetries(t *testing.T) {
 	}
 	if err := validate.Index(got); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// TestPushMountsBaseLayers builds on a base in another repository of the same
-// registry: its layers are mounted from there (docker media types renamed to
-// OCI ones included), so only each image's config and binary are uploaded.
-func TestPushMountsBaseLayers(t *testing.T) {
-	repo, rec, opts := pushSetup(t)
-	ctx := context.Background()
-	baseRef := repo.RegistryStr() + "/base/multi:1"
-	r, err := parseRef(baseRef, false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := remote.WriteIndex(r, baseIndex(t), opts...); err != nil {
-		t.Fatal(err)
-	}
-	base, err := loadBase(ctx, baseRef, false, opts, layerCache{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	images := imagesOn(t, base, "linux/amd64", "linux/arm64")
-	idx, err := buildIndex(images, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	before := len(rec.requests())
-	res, err := pushIndex(ctx, repo, idx, nil, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if res.BlobsUploaded != 4 || res.BlobsSkipped != 2 { // each base image has one layer
-		t.Fatalf("push on a base in the same registry: %+v, want 4 uploaded and 2 skipped", res)
-	}
-	for _, r := range rec.requests()[before:] {
-		if strings.HasPrefix(r, "GET /v2/base/multi/blobs/") {
-			t.Errorf("a base layer was downloaded to be uploaded again: %s", r)
-		}
-	}
-	got, err := remote.Index(repo.Digest(res.Digest.String()), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := validate.Index(got); err != nil {
-		t.Fatalf("validate.Index: %v", err)
 	}
 }

@@ -1,4 +1,4 @@
-package release
+package registry
 
 import (
 	"context"
@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	mrand "math/rand"
-	"math/rand/v2"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -18,7 +16,6 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
-	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
@@ -29,39 +26,12 @@ import (
 // faultPlatforms are the four platforms of the fault tests.
 var faultPlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/s390x"}
 
-// faultIndex builds, through buildImage and buildIndex, the index of four
-// platforms on a one-layer base, each with a 96 KiB binary of seeded random
-// bytes (gzip cannot shrink them, so uploads are long enough to be cut in
-// the middle). The same seed gives the same index digest.
+// faultIndex is the index of four platforms on a one-layer base, each image with a 96 KiB
+// layer of seeded random bytes (gzip cannot shrink them, so uploads are long enough to be
+// cut in the middle). The same seed gives the same index digest.
 func faultIndex(t *testing.T, seed int64) v1.ImageIndex {
 	t.Helper()
-	base, err := random.Image(16<<10, 1, random.WithSource(mrand.NewSource(seed)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	var key [32]byte
-	key[0] = byte(seed)
-	rng := rand.NewChaCha8(key)
-	var images []platformImage
-	for _, s := range faultPlatforms {
-		p := mustPlatform(t, s)
-		bin := make([]byte, 96<<10)
-		rng.Read(bin)
-		path := filepath.Join(t.TempDir(), "app")
-		if err := os.WriteFile(path, bin, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		img, err := buildImage(base, mustLayer(t, path, "app", created), imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
-		if err != nil {
-			t.Fatal(err)
-		}
-		images = append(images, platformImage{Platform: p, Image: img})
-	}
-	idx, err := buildIndex(images, map[string]string{"org.opencontainers.image.version": "1.0.0"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	return idx
+	return seededIndex(t, seed, 16<<10, 96<<10, faultPlatforms...)
 }
 
 // faultSetup starts a registry and a fault proxy in front of it. It returns
@@ -75,11 +45,11 @@ func faultSetup(t *testing.T, faults faultproxy.Faults) (proxied, direct name.Re
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { proxy.Close() })
-	proxied, err = parseRepo(proxy.Host()+"/team/app", false)
+	proxied, err = ParseRepo(proxy.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	direct, err = parseRepo(reg.Host()+"/team/app", false)
+	direct, err = ParseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -88,7 +58,7 @@ func faultSetup(t *testing.T, faults faultproxy.Faults) (proxied, direct name.Re
 
 // directOptions are options for checking a registry without faults.
 func directOptions() []remote.Option {
-	return registryOptions(context.Background(), 4, false, testRetryPolicy(0))
+	return Options(context.Background(), 4, false, testRetryPolicy(0))
 }
 
 // TestPushThroughFaults pushes four platforms through a proxy that answers
@@ -99,11 +69,11 @@ func TestPushThroughFaults(t *testing.T) {
 	proxied, direct, proxy := faultSetup(t, faultproxy.Faults{FailRate: 0.2, CutRate: 0.1, Seed: 4})
 	ctx := context.Background()
 
-	clean, err := parseRepo(direct.RegistryStr()+"/team/clean", false)
+	clean, err := ParseRepo(direct.RegistryStr()+"/team/clean", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want, err := pushIndex(ctx, clean, faultIndex(t, 1), []string{"1.0.0"}, directOptions())
+	want, err := PushIndex(ctx, clean, faultIndex(t, 1), []string{"1.0.0"}, directOptions())
 	if err != nil {
 		t.Fatalf("push through no faults: %v", err)
 	}
@@ -117,7 +87,7 @@ func TestPushThroughFaults(t *testing.T) {
 	policy.MaxRetryAfter = 200 * time.Millisecond
 	idx := faultIndex(t, 1)
 	n, size := blobCount(t, idx)
-	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, registryOptions(ctx, 1, false, policy))
+	res, err := PushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, Options(ctx, 1, false, policy))
 	stats := proxy.Stats()
 	t.Logf("one at a time: %d requests, %d answered 503/429, %d uploads cut, %d forwarded", stats.Requests, stats.Failed, stats.Cut, stats.Forwarded)
 	if err != nil {
@@ -131,11 +101,11 @@ func TestPushThroughFaults(t *testing.T) {
 	}
 
 	// Four at a time, into another repository.
-	parallel, err := parseRepo(proxied.RegistryStr()+"/team/parallel", false)
+	parallel, err := ParseRepo(proxied.RegistryStr()+"/team/parallel", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = pushIndex(ctx, parallel, faultIndex(t, 1), []string{"1.0.0"}, registryOptions(ctx, 4, false, policy))
+	res, err = PushIndex(ctx, parallel, faultIndex(t, 1), []string{"1.0.0"}, Options(ctx, 4, false, policy))
 	after := proxy.Stats()
 	t.Logf("four at a time: %d requests, %d answered 503/429, %d uploads cut", after.Requests-stats.Requests, after.Failed-stats.Failed, after.Cut-stats.Cut)
 	if err != nil {
@@ -168,7 +138,7 @@ func TestPushThroughFaults(t *testing.T) {
 func TestPushOutageThenResume(t *testing.T) {
 	proxied, direct, proxy := faultSetup(t, faultproxy.Faults{})
 	ctx := context.Background()
-	opts := registryOptions(ctx, 4, false, testRetryPolicy(300*time.Millisecond))
+	opts := Options(ctx, 4, false, testRetryPolicy(300*time.Millisecond))
 	idx := faultIndex(t, 2)
 	n, size := blobCount(t, idx)
 
@@ -177,17 +147,17 @@ func TestPushOutageThenResume(t *testing.T) {
 	// blob) is followed by a PUT per manifest and a HEAD and a PUT for the
 	// tag. Cut the registry off n/2 requests before the blob phase ends: at
 	// most n/2 blobs then lack their final PUT, and at least one does.
-	probe, err := parseRepo(proxied.RegistryStr()+"/team/probe", false)
+	probe, err := ParseRepo(proxied.RegistryStr()+"/team/probe", false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pushIndex(ctx, probe, idx, []string{"latest"}, opts); err != nil {
+	if _, err := PushIndex(ctx, probe, idx, []string{"latest"}, opts); err != nil {
 		t.Fatal(err)
 	}
 	whole := proxy.Stats().Requests
 	blobPhase := whole - (len(faultPlatforms) + 1) - 2
 	proxy.Set(faultproxy.Faults{OutageAfter: whole + blobPhase - n/2})
-	_, err = pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
+	_, err = PushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
 	t.Logf("a whole push takes %d requests; the registry went down after %d of the next", whole, blobPhase-n/2)
 	if err == nil {
 		t.Fatal("push through an outage succeeded")
@@ -213,7 +183,7 @@ func TestPushOutageThenResume(t *testing.T) {
 	}
 
 	proxy.Heal()
-	res, err := pushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
+	res, err := PushIndex(ctx, proxied, idx, []string{"1.0.0", "latest"}, opts)
 	if err != nil {
 		t.Fatalf("push after the outage: %v", err)
 	}
@@ -252,7 +222,7 @@ func TestPushGivesUp(t *testing.T) {
 			ctx := context.Background()
 			idx := faultIndex(t, 3)
 			start := time.Now()
-			_, err := pushIndex(ctx, proxied, idx, []string{"latest"}, registryOptions(ctx, 4, false, testRetryPolicy(timeout)))
+			_, err := PushIndex(ctx, proxied, idx, []string{"latest"}, Options(ctx, 4, false, testRetryPolicy(timeout)))
 			t.Logf("gave up after %s, %d requests: %v", time.Since(start).Round(time.Millisecond), proxy.Stats().Requests, err)
 			if err == nil {
 				t.Fatal("push to a registry that is down succeeded")
@@ -416,16 +386,16 @@ func (h *halfBody) Close() error { return h.r.Close() }
 // never to the session it was cut from; the push completes.
 func TestPushRestartsCutUploads(t *testing.T) {
 	reg := registrytest.Start(t)
-	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	repo, err := ParseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	cut := &cutTransport{next: baseTransport(false), cuts: 3}
-	opts := append(registryOptions(ctx, 2, false, testRetryPolicy(10*time.Second)),
+	opts := append(Options(ctx, 2, false, testRetryPolicy(10*time.Second)),
 		remote.WithTransport(&retryTransport{next: cut, policy: testRetryPolicy(10 * time.Second)}))
 	idx := faultIndex(t, 6)
-	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+	res, err := PushIndex(ctx, repo, idx, []string{"latest"}, opts)
 	if err != nil {
 		t.Fatalf("push with cut uploads: %v", err)
 	}
@@ -491,16 +461,16 @@ func (l *lostTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 // push sees that the registry has the blob and goes on.
 func TestPushLostCommitAnswers(t *testing.T) {
 	reg := registrytest.Start(t)
-	repo, err := parseRepo(reg.Host()+"/team/app", false)
+	repo, err := ParseRepo(reg.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
 	lost := &lostTransport{next: baseTransport(false), lose: 3}
-	opts := append(registryOptions(ctx, 2, false, testRetryPolicy(10*time.Second)),
+	opts := append(Options(ctx, 2, false, testRetryPolicy(10*time.Second)),
 		remote.WithTransport(&retryTransport{next: lost, policy: testRetryPolicy(10 * time.Second)}))
 	idx := faultIndex(t, 7)
-	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+	res, err := PushIndex(ctx, repo, idx, []string{"latest"}, opts)
 	if err != nil {
 		t.Fatalf("push with lost commit answers: %v", err)
 	}
@@ -528,7 +498,7 @@ func TestRetriesInOnePlace(t *testing.T) {
 	for _, target := range []string{"manifest", "blob"} {
 		t.Run(target, func(t *testing.T) {
 			reg := registrytest.Start(t)
-			repo, err := parseRepo(reg.Host()+"/team/app", false)
+			repo, err := ParseRepo(reg.Host()+"/team/app", false)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -559,9 +529,9 @@ func TestRetriesInOnePlace(t *testing.T) {
 				return baseTransport(false).RoundTrip(r)
 			})}
 			ctx := context.Background()
-			opts := append(registryOptions(ctx, 1, false, testRetryPolicy(0)),
+			opts := append(Options(ctx, 1, false, testRetryPolicy(0)),
 				remote.WithTransport(&retryTransport{next: rec, policy: testRetryPolicy(0)}))
-			_, err = pushIndex(ctx, repo, idx, []string{"latest"}, opts)
+			_, err = PushIndex(ctx, repo, idx, []string{"latest"}, opts)
 			if err == nil || !strings.Contains(err.Error(), "giving up on registry "+reg.Host()+" after 1 attempts") {
 				t.Fatalf("push with retries off and a 503: %v, want giving up after one attempt", err)
 			}
@@ -591,7 +561,7 @@ func TestPushThroughFaultsWithCredentials(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Setenv("DOCKER_CONFIG", cfg)
-	repo, err := parseRepo(proxy.Host()+"/team/app", false)
+	repo, err := ParseRepo(proxy.Host()+"/team/app", false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -599,7 +569,7 @@ func TestPushThroughFaultsWithCredentials(t *testing.T) {
 	policy := testRetryPolicy(20 * time.Second)
 	policy.MaxRetryAfter = 200 * time.Millisecond
 	idx := faultIndex(t, 9)
-	res, err := pushIndex(ctx, repo, idx, []string{"latest"}, registryOptions(ctx, 1, false, policy))
+	res, err := PushIndex(ctx, repo, idx, []string{"latest"}, Options(ctx, 1, false, policy))
 	stats := proxy.Stats()
 	t.Logf("proxy: %d requests, %d answered 503/429, %d uploads cut", stats.Requests, stats.Failed, stats.Cut)
 	if err != nil {
@@ -617,12 +587,12 @@ func TestPushThroughFaultsWithCredentials(t *testing.T) {
 
 	// Down for good: the give-up message names the registry, not the credentials.
 	proxy.Set(faultproxy.Faults{FailRate: 1, Seed: 9})
-	other, err := parseRepo(proxy.Host()+"/team/other", false)
+	other, err := ParseRepo(proxy.Host()+"/team/other", false)
 	if err != nil {
 		t.Fatal(err)
 	}
 	policy.Timeout = 300 * time.Millisecond
-	_, err = pushIndex(ctx, other, idx, []string{"latest"}, registryOptions(ctx, 1, false, policy))
+	_, err = PushIndex(ctx, other, idx, []string{"latest"}, Options(ctx, 1, false, policy))
 	if err == nil || !strings.Contains(err.Error(), "giving up on registry "+proxy.Host()) {
 		t.Fatalf("push to a registry that is down: %v, want giving up", err)
 	}

@@ -1,41 +1,12 @@
-package release
+package registry
 
 import (
 	"context"
 	"errors"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
 	"testing"
-
-	"github.com/xgo-build/xgo-build/shim"
 )
-
-// needTool returns the path of a command a test needs; it skips the test when
-// the command is missing, or fails it when CI is "true" (CI must never skip).
-func needTool(t *testing.T, name, install string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err == nil {
-		return p
-	}
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing (CI=true: not skipping); %s", name, install)
-	}
-	t.Skipf("%s is missing; %s", name, install)
-	return ""
-}
-
-// mustPlatform parses a platform or fails the test.
-func mustPlatform(t testing.TB, s string) shim.Platform {
-	t.Helper()
-	p, err := shim.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
 
 func TestIsLoopback(t *testing.T) {
 	for host, want := range map[string]bool{
@@ -74,30 +45,30 @@ func TestParseRefScheme(t *testing.T) {
 		{"registry.example/team/app:1", true, "http", "registry.example"},
 		{"alpine:3.20", false, "https", "index.docker.io"},
 	} {
-		ref, err := parseRef(tc.ref, tc.insecure)
+		ref, err := ParseRef(tc.ref, tc.insecure)
 		if err != nil {
-			t.Errorf("parseRef(%q, %v): %v", tc.ref, tc.insecure, err)
+			t.Errorf("ParseRef(%q, %v): %v", tc.ref, tc.insecure, err)
 			continue
 		}
 		if got := ref.Context().Scheme(); got != tc.want || ref.Context().RegistryStr() != tc.registry {
-			t.Errorf("parseRef(%q, %v): scheme %s registry %s, want %s %s", tc.ref, tc.insecure, got, ref.Context().RegistryStr(), tc.want, tc.registry)
+			t.Errorf("ParseRef(%q, %v): scheme %s registry %s, want %s %s", tc.ref, tc.insecure, got, ref.Context().RegistryStr(), tc.want, tc.registry)
 		}
-		repo, err := parseRepo(ref.Context().Name(), tc.insecure)
+		repo, err := ParseRepo(ref.Context().Name(), tc.insecure)
 		if err != nil || repo.Scheme() != tc.want {
-			t.Errorf("parseRepo(%q, %v) = %v (scheme %s), %v; want scheme %s", ref.Context().Name(), tc.insecure, repo, repo.Scheme(), err, tc.want)
+			t.Errorf("ParseRepo(%q, %v) = %v (scheme %s), %v; want scheme %s", ref.Context().Name(), tc.insecure, repo, repo.Scheme(), err, tc.want)
 		}
 	}
 }
 
 func TestParseErrors(t *testing.T) {
 	for _, s := range []string{"", "UPPER/case", "a b", "registry.example/app@sha256:123"} {
-		if _, err := parseRef(s, false); err == nil {
-			t.Errorf("parseRef(%q) succeeded, want an error", s)
+		if _, err := ParseRef(s, false); err == nil {
+			t.Errorf("ParseRef(%q) succeeded, want an error", s)
 		}
 	}
 	for _, s := range []string{"", "registry.example/app:v1", "registry.example/app@sha256:" + "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef"} {
-		if _, err := parseRepo(s, false); err == nil {
-			t.Errorf("parseRepo(%q) succeeded, want an error", s)
+		if _, err := ParseRepo(s, false); err == nil {
+			t.Errorf("ParseRepo(%q) succeeded, want an error", s)
 		}
 	}
 }
@@ -164,12 +135,12 @@ func (f roundTripFunc) RoundTrip(r *http.Request) (*http.Response, error) { retu
 func TestExplainDropsQuery(t *testing.T) {
 	inner := errors.New("EOF")
 	err := &url.Error{Op: "Patch", URL: "http://127.0.0.1:5000/v2/app/blobs/uploads/abc?_state=long&digest=sha256%3Aaa", Err: inner}
-	got := explain(err, "127.0.0.1:5000")
+	got := Explain(err, "127.0.0.1:5000")
 	if got.Error() != `Patch "http://127.0.0.1:5000/v2/app/blobs/uploads/abc": EOF` || !errors.Is(got, inner) {
-		t.Fatalf("explain = %v, want the URL without its query, wrapping the cause", got)
+		t.Fatalf("Explain = %v, want the URL without its query, wrapping the cause", got)
 	}
 	plain := errors.New("other")
-	if explain(plain, "127.0.0.1:5000") != plain {
-		t.Fatal("explain changed an error that is not a *url.Error")
+	if Explain(plain, "127.0.0.1:5000") != plain {
+		t.Fatal("Explain changed an error that is not a *url.Error")
 	}
 }

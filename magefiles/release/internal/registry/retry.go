@@ -1,4 +1,4 @@
-package release
+package registry
 
 import (
 	"context"
@@ -17,7 +17,7 @@ import (
 	"time"
 )
 
-// retryPolicy says how registry requests are retried: which failures, how long
+// RetryPolicy says how registry requests are retried: which failures, how long
 // to wait between attempts, and when to give up.
 //
 // A request is tried again when the registry answers 408, 429, 500, 502, 503
@@ -26,7 +26,7 @@ import (
 // ("full jitter"), or what the registry's Retry-After header asks for, up to
 // MaxRetryAfter. A request gives up once Timeout has passed since its first
 // failure, with an error naming the registry and the last failure.
-type retryPolicy struct {
+type RetryPolicy struct {
 	Base          time.Duration  // ceiling of the first wait
 	Max           time.Duration  // ceiling of any one wait
 	MaxRetryAfter time.Duration  // longest Retry-After honoured; a longer one is cut to this
@@ -34,48 +34,24 @@ type retryPolicy struct {
 	Rand          func() float64 // uniform in [0, 1); nil means math/rand/v2
 }
 
-// defaultRetryTimeout is how long a request is retried unless
+// DefaultRetryTimeout is how long a request is retried unless
 // XGO_RETRY_TIMEOUT says otherwise.
-const defaultRetryTimeout = 3 * time.Minute
+const DefaultRetryTimeout = 3 * time.Minute
 
-// defaultRetryPolicy waits up to 0.5 s, 1 s, 2 s ... 30 s between attempts,
-// honours Retry-After up to a minute, and gives up after defaultRetryTimeout.
-func defaultRetryPolicy() retryPolicy {
-	return retryPolicy{
+// DefaultRetryPolicy waits up to 0.5 s, 1 s, 2 s ... 30 s between attempts,
+// honours Retry-After up to a minute, and gives up after DefaultRetryTimeout.
+func DefaultRetryPolicy() RetryPolicy {
+	return RetryPolicy{
 		Base:          500 * time.Millisecond,
 		Max:           30 * time.Second,
 		MaxRetryAfter: time.Minute,
-		Timeout:       defaultRetryTimeout,
+		Timeout:       DefaultRetryTimeout,
 	}
-}
-
-// retryPolicyFromEnv returns the default policy with the timeout of
-// XGO_RETRY_TIMEOUT: a Go duration ("90s", "5m") or a number of seconds; "0"
-// turns retries off.
-func retryPolicyFromEnv(getenv func(string) string) (retryPolicy, error) {
-	p := defaultRetryPolicy()
-	v := strings.TrimSpace(getenv("XGO_RETRY_TIMEOUT"))
-	if v == "" {
-		return p, nil
-	}
-	d, err := time.ParseDuration(v)
-	if err != nil {
-		n, nerr := strconv.ParseUint(v, 10, 32)
-		if nerr != nil {
-			return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must be a duration such as 90s or 5m, or a number of seconds", v)
-		}
-		d = time.Duration(n) * time.Second
-	}
-	if d < 0 {
-		return p, fmt.Errorf("invalid XGO_RETRY_TIMEOUT %q: must not be negative", v)
-	}
-	p.Timeout = d
-	return p, nil
 }
 
 // backoff returns the wait before retry n (0 for the first retry): uniform
 // in [0, min(Max, Base*2^n)).
-func (p retryPolicy) backoff(n int) time.Duration {
+func (p RetryPolicy) backoff(n int) time.Duration {
 	ceiling := p.Max
 	if n < 62 && p.Base > 0 {
 		if c := p.Base << n; c > 0 && c < ceiling && c>>n == p.Base {
@@ -92,7 +68,7 @@ func (p retryPolicy) backoff(n int) time.Duration {
 // wait returns the wait before retry n after resp (nil after a connection
 // error): the Retry-After the registry asked for, up to MaxRetryAfter, or
 // else the backoff.
-func (p retryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
+func (p RetryPolicy) wait(n int, resp *http.Response, now time.Time) time.Duration {
 	if resp != nil {
 		if d, ok := parseRetryAfter(resp.Header.Get("Retry-After"), now); ok {
 			return min(d, p.MaxRetryAfter)
@@ -170,7 +146,7 @@ func retryableError(err error) bool {
 var errNoReplay = errors.New("the request body cannot be sent again")
 
 // retryTransport retries failed registry requests by its policy. It is the
-// only place that retries: remoteOptions turns go-containerregistry's own
+// only place that retries: Options turns go-containerregistry's own
 // retries off.
 //
 // A blob upload that fails (a PATCH, or a PUT with a body, to
@@ -188,7 +164,7 @@ var errNoReplay = errors.New("the request body cannot be sent again")
 // (HEAD), the answer is the 201 Created the registry gave the first time.
 type retryTransport struct {
 	next   http.RoundTripper
-	policy retryPolicy
+	policy RetryPolicy
 }
 
 // RoundTrip implements http.RoundTripper.

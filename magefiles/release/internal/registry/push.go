@@ -1,4 +1,4 @@
-package release
+package registry
 
 import (
 	"context"
@@ -10,8 +10,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 )
 
-// pushResult is what pushIndex did.
-type pushResult struct {
+// PushResult is what PushIndex did.
+type PushResult struct {
 	Digest        v1.Hash  // the index digest
 	Tags          []string // the tags that now point at the index
 	BlobsUploaded int      // layers and configs sent
@@ -20,18 +20,18 @@ type pushResult struct {
 	BytesSkipped  int64
 }
 
-// pushIndex pushes idx to repo and then tags it: first every blob the registry
+// PushIndex pushes idx to repo and then tags it: first every blob the registry
 // lacks (in parallel, up to the jobs of opts) and every image manifest, by
 // digest; then the index, by digest; and only then each tag, so that no tag
 // ever points at an index whose parts are not all present. A failure before the
 // tags leaves no tag changed. Pushing an index the registry already has sends
 // no blob.
-func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []string, opts []remote.Option) (pushResult, error) {
+func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []string, opts []remote.Option) (PushResult, error) {
 	digest, err := idx.Digest()
 	if err != nil {
-		return pushResult{}, fmt.Errorf("pushing to %s: %w", repo, err)
+		return PushResult{}, fmt.Errorf("pushing to %s: %w", repo, err)
 	}
-	res := pushResult{Digest: digest}
+	res := PushResult{Digest: digest}
 	ref := repo.Digest(digest.String())
 	refs := make([]name.Tag, len(tags))
 	for i, t := range tags {
@@ -41,7 +41,7 @@ func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 		}
 		refs[i] = repo.Tag(tag.TagStr())
 	}
-	blobs, err := indexBlobs(idx)
+	blobs, err := IndexBlobs(idx)
 	if err != nil {
 		return res, fmt.Errorf("pushing %s: %w", ref, err)
 	}
@@ -58,11 +58,11 @@ func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 	err = p.Push(ctx, ref, idx)
 	res.count(blobs, tally)
 	if err != nil {
-		return res, fmt.Errorf("pushing %s: %w", ref, explain(err, repo.RegistryStr()))
+		return res, fmt.Errorf("pushing %s: %w", ref, Explain(err, repo.RegistryStr()))
 	}
 	for _, tag := range refs {
 		if err := p.Push(ctx, tag, idx); err != nil {
-			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), explain(err, repo.RegistryStr()))
+			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), Explain(err, repo.RegistryStr()))
 		}
 		res.Tags = append(res.Tags, tag.TagStr())
 	}
@@ -70,7 +70,7 @@ func pushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 }
 
 // count splits blobs into those this push uploaded and those it skipped.
-func (r *pushResult) count(blobs map[v1.Hash]int64, t *uploadTally) {
+func (r *PushResult) count(blobs map[v1.Hash]int64, t *uploadTally) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for h, size := range blobs {
@@ -84,8 +84,8 @@ func (r *pushResult) count(blobs map[v1.Hash]int64, t *uploadTally) {
 	}
 }
 
-// indexBlobs returns the size of every config and layer blob under idx, by digest.
-func indexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
+// IndexBlobs returns the size of every config and layer blob under idx, by digest.
+func IndexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
 	blobs := map[v1.Hash]int64{}
 	var walk func(v1.ImageIndex) error
 	walk = func(idx v1.ImageIndex) error {
@@ -127,7 +127,7 @@ func indexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
 }
 
 // uploadTally collects the digests of the blob uploads a push completed; the
-// transport of remoteOptions records them through the request context.
+// transport of Options records them through the request context.
 type uploadTally struct {
 	mu      sync.Mutex
 	digests map[string]bool
@@ -146,11 +146,11 @@ func recordUpload(ctx context.Context, digest string) {
 	t.mu.Unlock()
 }
 
-// mountable returns idx, to be pushed to the repository to, with every layer whose digest is
+// Mountable returns idx, to be pushed to the repository to, with every layer whose digest is
 // in layers made a remote.MountableLayer of the repository from when both are in one
 // registry, so that the push mounts those blobs instead of uploading them. For another
 // registry (or no from) it returns idx: blobs cannot be mounted across registries.
-func mountable(idx v1.ImageIndex, from, to name.Repository, layers map[v1.Hash]bool) v1.ImageIndex {
+func Mountable(idx v1.ImageIndex, from, to name.Repository, layers map[v1.Hash]bool) v1.ImageIndex {
 	if len(layers) == 0 || from.RepositoryStr() == "" || from.RegistryStr() != to.RegistryStr() {
 		return idx
 	}
@@ -160,7 +160,7 @@ func mountable(idx v1.ImageIndex, from, to name.Repository, layers map[v1.Hash]b
 // imageIndex names v1.ImageIndex where it is embedded beside an ImageIndex method.
 type imageIndex = v1.ImageIndex
 
-// mountIndex is an index whose images' layers may be mounted (see mountable).
+// mountIndex is an index whose images' layers may be mounted (see Mountable).
 type mountIndex struct {
 	imageIndex
 	from   name.Repository
@@ -185,7 +185,7 @@ func (x mountIndex) ImageIndex(h v1.Hash) (v1.ImageIndex, error) {
 	return mountIndex{imageIndex: child, from: x.from, layers: x.layers}, nil
 }
 
-// mountImage is an image whose layers may be mounted (see mountable).
+// mountImage is an image whose layers may be mounted (see Mountable).
 type mountImage struct {
 	v1.Image
 	index mountIndex
@@ -205,22 +205,4 @@ func (i mountImage) Layers() ([]v1.Layer, error) {
 		}
 	}
 	return out, nil
-}
-
-// baseLayers returns the digests of the layers of the targets' base images.
-func baseLayers(targets []target) (map[v1.Hash]bool, error) {
-	layers := map[v1.Hash]bool{}
-	for _, t := range targets {
-		if t.BaseDigest == (v1.Hash{}) {
-			continue // scratch
-		}
-		m, err := t.Base.Manifest()
-		if err != nil {
-			return nil, fmt.Errorf("reading the %s base manifest: %w", t.Platform, err)
-		}
-		for _, l := range m.Layers {
-			layers[l.Digest] = true
-		}
-	}
-	return layers, nil
 }

@@ -1,4 +1,11 @@
-package release
+// Package registry speaks to OCI registries for the release: it parses image references
+// (plain HTTP only to loopback, or with XGO_INSECURE_REGISTRY), builds the options of every
+// registry call (the docker config keychain, the user agent, parallel uploads), owns the one
+// HTTP transport below go-containerregistry's (the plain HTTP rule, and retries by a
+// RetryPolicy: backoff with full jitter, Retry-After, blob uploads restarted in a new session,
+// credentials only to the registry's own host), and pushes an index in the order that keeps
+// every tag on a complete image: blobs, manifests, the index, the tags last.
+package registry
 
 import (
 	"context"
@@ -19,10 +26,10 @@ import (
 // userAgent is what registries see in the User-Agent header.
 const userAgent = "xgo-build"
 
-// parseRef parses an image reference the way docker does (Docker Hub and
+// ParseRef parses an image reference the way docker does (Docker Hub and
 // "latest" are the defaults). Plain HTTP is allowed only to a loopback registry
 // or when insecure is true (XGO_INSECURE_REGISTRY=true).
-func parseRef(s string, insecure bool) (name.Reference, error) {
+func ParseRef(s string, insecure bool) (name.Reference, error) {
 	ref, err := name.ParseReference(s)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", s, err)
@@ -33,8 +40,8 @@ func parseRef(s string, insecure bool) (name.Reference, error) {
 	return name.ParseReference(s, name.Insecure)
 }
 
-// parseRepo parses a repository (no tag, no digest) with the rules of parseRef.
-func parseRepo(s string, insecure bool) (name.Repository, error) {
+// ParseRepo parses a repository (no tag, no digest) with the rules of ParseRef.
+func ParseRepo(s string, insecure bool) (name.Repository, error) {
 	repo, err := name.NewRepository(s)
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", s, err)
@@ -66,11 +73,11 @@ func isLoopback(host string) bool {
 	return ip != nil && ip.IsLoopback()
 }
 
-// explain adds what to do to an error of a registry call that a user can fix:
+// Explain adds what to do to an error of a registry call that a user can fix:
 // access refused, or a certificate nobody trusts. It also drops the query of
 // the URL a failed request names (upload session states, long and of no use
 // to a reader).
-func explain(err error, registry string) error {
+func Explain(err error, registry string) error {
 	err = withoutQuery(err)
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
@@ -104,19 +111,13 @@ func withoutQuery(err error) error {
 	return &url.Error{Op: uerr.Op, URL: u.String(), Err: uerr.Err}
 }
 
-// remoteOptions returns the options of every registry call with the default
-// retry policy; see registryOptions.
-func remoteOptions(ctx context.Context, jobs int, insecure bool) []remote.Option {
-	return registryOptions(ctx, jobs, insecure, defaultRetryPolicy())
-}
-
-// registryOptions returns the options of every registry call: ctx,
+// Options returns the options of every registry call: ctx,
 // credentials from the docker config keychain (credential helpers included),
 // the xgo-build user agent, at most jobs parallel uploads, and the transport
-// of newTransport, which alone retries failed requests by policy
+// of NewTransport, which alone retries failed requests by policy
 // (go-containerregistry's own retries are turned off, so that no failure is
 // retried twice over).
-func registryOptions(ctx context.Context, jobs int, insecure bool, policy retryPolicy) []remote.Option {
+func Options(ctx context.Context, jobs int, insecure bool, policy RetryPolicy) []remote.Option {
 	if jobs < 1 {
 		jobs = 1
 	}
@@ -125,7 +126,7 @@ func registryOptions(ctx context.Context, jobs int, insecure bool, policy retryP
 		remote.WithAuthFromKeychain(authn.DefaultKeychain),
 		remote.WithUserAgent(userAgent),
 		remote.WithJobs(jobs),
-		remote.WithTransport(newTransport(insecure, policy)),
+		remote.WithTransport(NewTransport(insecure, policy)),
 		remote.WithRetryPredicate(neverRetry),
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 		remote.WithRetryStatusCodes(),
@@ -137,15 +138,15 @@ func neverRetry(error) bool { return false }
 
 // registryTransport is the innermost HTTP layer of registry calls (go-containerregistry
 // adds auth and the user agent around it, retryTransport retries it). It enforces the
-// plain HTTP rule and records finished blob uploads for pushIndex.
+// plain HTTP rule and records finished blob uploads for PushIndex.
 type registryTransport struct {
 	next     http.RoundTripper
 	insecure bool
 }
 
-// newTransport returns the transport of registry calls: retries by policy
+// NewTransport returns the transport of registry calls: retries by policy
 // around registryTransport, based on remote.DefaultTransport.
-func newTransport(insecure bool, policy retryPolicy) http.RoundTripper {
+func NewTransport(insecure bool, policy RetryPolicy) http.RoundTripper {
 	return &retryTransport{next: baseTransport(insecure), policy: policy}
 }
 
@@ -175,4 +176,22 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		recordUpload(req.Context(), req.URL.Query().Get("digest"))
 	}
 	return resp, err
+}
+
+// IsNotFound reports whether a registry said that the repository or manifest
+// does not exist.
+func IsNotFound(err error) bool {
+	var terr *transport.Error
+	if !errors.As(err, &terr) {
+		return false
+	}
+	if terr.StatusCode == http.StatusNotFound {
+		return true
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.ManifestUnknownErrorCode || d.Code == transport.NameUnknownErrorCode {
+			return true
+		}
+	}
+	return false
 }

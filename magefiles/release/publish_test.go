@@ -1,0 +1,275 @@
+package release
+
+import (
+	"archive/tar"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
+	"github.com/google/go-containerregistry/pkg/v1/empty"
+	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/google/go-containerregistry/pkg/v1/validate"
+
+	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/shim"
+)
+
+// recorder logs the requests of a release's registry calls ("GET /v2/.../blobs/x").
+type recorder struct {
+	next http.RoundTripper
+	mu   sync.Mutex
+	reqs []string
+}
+
+func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
+	r.mu.Lock()
+	r.reqs = append(r.reqs, req.Method+" "+req.URL.Path)
+	r.mu.Unlock()
+	return r.next.RoundTrip(req)
+}
+
+func (r *recorder) requests() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.reqs...)
+}
+
+// pushSetup starts a registry and returns a repository in it and the options of a
+// release's registry calls, whose requests rec records.
+func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *recorder, []remote.Option) {
+	t.Helper()
+	reg := registrytest.Start(t, regOpts...)
+	repo, err := registry.ParseRepo(reg.Host()+"/team/app", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	policy := registry.DefaultRetryPolicy()
+	rec := &recorder{next: registry.NewTransport(false, policy)}
+	opts := append(registry.Options(context.Background(), 4, false, policy), remote.WithTransport(rec))
+	return repo, rec, opts
+}
+
+// TestReleaseEndToEnd builds a real program for two platforms, puts the
+// binaries on scratch, pushes the index, pulls each image back, and runs the
+// binary it holds (linux/arm64 under qemu-user). A second assembly from the
+// same binaries yields the same index digest and uploads nothing.
+func TestReleaseEndToEnd(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds a program for two platforms")
+	}
+	qemu := needTool(t, "qemu-aarch64-static", "install Debian's qemu-user-static")
+	goBin := needTool(t, "go", "install Go")
+	src := t.TempDir()
+	for name, content := range map[string]string{
+		"go.mod":  "module example.com/hello\n\ngo 1.26\n",
+		"main.go": "package main\n\nimport (\n\t\"fmt\"\n\t\"runtime\"\n)\n\nfunc main() { fmt.Println(\"hello from\", runtime.GOOS+\"/\"+runtime.GOARCH) }\n",
+	} {
+		if err := os.WriteFile(filepath.Join(src, name), []byte(content), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	platforms := []string{"linux/amd64", "linux/arm64"}
+	bins := map[string]string{}
+	for _, s := range platforms {
+		p := mustPlatform(t, s)
+		vars, err := shim.Vars(p, func(string) string { return "" })
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := filepath.Join(t.TempDir(), "hello")
+		cmd := exec.Command(goBin, "build", "-trimpath", "-o", out, ".")
+		cmd.Dir = src
+		cmd.Env = shim.MergeEnv(os.Environ(), vars)
+		if b, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("go build for %s: %v\n%s", s, err, b)
+		}
+		bins[s] = out
+	}
+	assemble := func() v1.ImageIndex {
+		var images []platformImage
+		for _, s := range platforms {
+			p := mustPlatform(t, s)
+			layer := mustLayer(t, bins[s], "hello", created)
+			img, err := buildImage(empty.Image, layer, imageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
+			if err != nil {
+				t.Fatal(err)
+			}
+			images = append(images, platformImage{Platform: p, Image: img})
+		}
+		idx, err := buildIndex(images, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return idx
+	}
+
+	repo, _, opts := pushSetup(t)
+	ctx := context.Background()
+	res, err := registry.PushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsUploaded != 4 { // two configs, two binaries
+		t.Fatalf("first push: %+v, want 4 blobs uploaded", res)
+	}
+
+	pulled, err := remote.Index(repo.Tag("latest"), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := pulled.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, d := range m.Manifests {
+		s := platforms[i]
+		if d.Platform == nil || d.Platform.OS+"/"+d.Platform.Architecture != s {
+			t.Fatalf("manifest %d platform %+v, want %s", i, d.Platform, s)
+		}
+		img, err := pulled.Image(d.Digest)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cf, _ := img.ConfigFile()
+		if !reflect.DeepEqual(cf.Config.Entrypoint, []string{"/hello"}) {
+			t.Fatalf("%s entrypoint %q", s, cf.Config.Entrypoint)
+		}
+		bin := extractFile(t, img, "hello")
+		cmd := exec.Command(bin)
+		if s == "linux/arm64" {
+			cmd = exec.Command(qemu, bin)
+		}
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("running the %s binary pulled from the registry: %v\n%s", s, err, out)
+		}
+		if got, want := strings.TrimSpace(string(out)), "hello from "+s; got != want {
+			t.Fatalf("the %s binary printed %q, want %q", s, got, want)
+		}
+	}
+
+	again, err := registry.PushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Digest != res.Digest || again.BlobsUploaded != 0 {
+		t.Fatalf("second assembly and push: %+v, want digest %s and nothing uploaded", again, res.Digest)
+	}
+
+	// The same index written as a layout and read back pushes to another
+	// repository, from the files, with the same digest.
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := writeLayout(dir, assemble()); err != nil {
+		t.Fatal(err)
+	}
+	fromDisk, err := openLayout(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := registry.ParseRepo(repo.RegistryStr()+"/team/other", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := registry.PushIndex(ctx, other, fromDisk, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if third.Digest != res.Digest || third.BlobsUploaded != 4 {
+		t.Fatalf("push from the layout: %+v, want digest %s and 4 blobs uploaded", third, res.Digest)
+	}
+	if _, err := remote.Index(other.Digest(res.Digest.String()), opts...); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// extractFile writes the file name from the top layer of img to a temporary
+// directory, executable, and returns its path.
+func extractFile(t *testing.T, img v1.Image, name string) string {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("finding %s in the top layer: %v", name, err)
+		}
+		if hdr.Name != name {
+			continue
+		}
+		p := filepath.Join(t.TempDir(), name)
+		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+}
+
+// TestPushMountsBaseLayers builds on a base in another repository of the same
+// registry: its layers are mounted from there (docker media types renamed to
+// OCI ones included), so only each image's config and binary are uploaded.
+func TestPushMountsBaseLayers(t *testing.T) {
+	repo, rec, opts := pushSetup(t)
+	ctx := context.Background()
+	baseRef := repo.RegistryStr() + "/base/multi:1"
+	r, err := registry.ParseRef(baseRef, false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := remote.WriteIndex(r, baseIndex(t), opts...); err != nil {
+		t.Fatal(err)
+	}
+	base, err := loadBase(ctx, baseRef, false, opts, layerCache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	images := imagesOn(t, base, "linux/amd64", "linux/arm64")
+	idx, err := buildIndex(images, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := len(rec.requests())
+	res, err := registry.PushIndex(ctx, repo, idx, nil, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.BlobsUploaded != 4 || res.BlobsSkipped != 2 { // each base image has one layer
+		t.Fatalf("push on a base in the same registry: %+v, want 4 uploaded and 2 skipped", res)
+	}
+	for _, r := range rec.requests()[before:] {
+		if strings.HasPrefix(r, "GET /v2/base/multi/blobs/") {
+			t.Errorf("a base layer was downloaded to be uploaded again: %s", r)
+		}
+	}
+	got, err := remote.Index(repo.Digest(res.Digest.String()), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := validate.Index(got); err != nil {
+		t.Fatalf("validate.Index: %v", err)
+	}
+}
