@@ -22,34 +22,11 @@
 //	release   image, then a push to XGO_REPO: blobs, manifests, the index, and tags last;
 //	          prints repo@sha256:... and writes dist/release.json
 //
-// Configuration is read from the environment; every value is checked before any work starts,
-// and a bad value fails with one message naming the variable and the value:
-//
-//	XGO_MAIN               main package to build (default: the module's only main package;
-//	                       packages in and below a magefiles directory are not candidates)
-//	XGO_PLATFORMS          comma-separated os/arch[/variant] list, or "all" for every platform
-//	                       of the base index (default: linux/amd64, linux/386, linux/arm64,
-//	                       linux/arm/v7, linux/arm/v6, linux/ppc64le, linux/s390x, linux/riscv64)
-//	XGO_BASE               base image: "scratch" (default) or a registry reference
-//	XGO_REPO               repository release pushes to, e.g. ghcr.io/you/app (release only)
-//	XGO_TAGS               comma-separated tags; replaces the computed tags, or is added to
-//	                       them when the value starts with "+" (XGO_TAGS=+edge,nightly)
-//	XGO_JOBS               parallel go builds (default: the number of CPUs)
-//	XGO_FLAGS              extra go build flags, split into words as a POSIX shell splits them
-//	                       (single and double quotes, backslash escapes; no variables, globs
-//	                       or command substitution; no shell is ever run)
-//	XGO_DIST               output directory (default dist); one run at a time uses it, and
-//	                       another run on it fails at once naming the pid of the first
-//	XGO_WAIT               true to wait for that other run to end instead of failing
-//	XGO_INSECURE_REGISTRY  true to allow plain HTTP to a registry that is not on loopback
-//	                       (loopback registries always may use plain HTTP)
-//	XGO_RETRY_TIMEOUT      how long a failing registry request is retried (default 3m;
-//	                       a duration such as 90s, or seconds; 0 turns retries off)
-//	SOURCE_DATE_EPOCH      timestamp of the images in seconds since 1970 (default: the HEAD
-//	                       commit time, else 0)
-//	XGO_CACHE              cache directory: layers, remote base blobs, the main package
-//	                       (default <user cache dir>/xgo-build/layers, e.g.
-//	                       ~/.cache/xgo-build/layers); off disables the cache
+// Configuration is read from XGO_* environment variables and SOURCE_DATE_EPOCH; every value is
+// checked before any work starts, and a bad value fails with one message naming the variable
+// and the value. The doc of each target, [Binaries], [Image] and [Release], lists the
+// variables it reads with their meanings and defaults (go doc -all shows them, and so does go
+// tool mage -h <target>); the README has them in one table.
 //
 // Tags: when HEAD carries a git tag vX.Y.Z, the image is tagged X.Y.Z, X.Y, X and latest; a
 // prerelease tag vX.Y.Z-pre gives only X.Y.Z-pre; anything else (no tag, a tag that is not

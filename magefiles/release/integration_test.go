@@ -30,6 +30,7 @@ import (
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/vars"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -375,19 +376,23 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 	if !strings.Contains(out, want) {
 		t.Errorf("mage -v binaries output lacks %q:\n%s", want, out)
 	}
-	for target, wants := range map[string][]string{
-		"binaries": {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT"},
-		"image":    {"XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
-		"release":  {"XGO_REPO", "XGO_TAGS", "XGO_MAIN", "XGO_PLATFORMS", "XGO_BASE", "XGO_JOBS", "XGO_FLAGS", "XGO_DIST", "XGO_WAIT", "XGO_INSECURE_REGISTRY", "XGO_RETRY_TIMEOUT", "SOURCE_DATE_EPOCH"},
-	} {
-		out, err := p.run(t, "-h "+target)
+	// Each target's help names the variables the table says it uses, and no other.
+	for _, target := range vars.Targets {
+		out, err := p.run(t, "-h "+target.Name)
 		if err != nil {
-			t.Fatalf("mage -h %s: %v\n%s", target, err, out)
+			t.Fatalf("mage -h %s: %v\n%s", target.Name, err, out)
 		}
-		for _, w := range wants {
-			if !strings.Contains(out, w) {
-				t.Errorf("mage -h %s does not mention %s:\n%s", target, w, out)
+		for _, v := range vars.Table {
+			switch mentioned := strings.Contains(out, v.Name); {
+			case v.ReadBy(target.Name) && !mentioned:
+				t.Errorf("mage -h %s does not mention %s:\n%s", target.Name, v.Name, out)
+			case !v.ReadBy(target.Name) && mentioned:
+				t.Errorf("mage -h %s mentions %s, which %s does not use:\n%s", target.Name, v.Name, target.Name, out)
 			}
+		}
+		// The help has its lines, not one line joined from them.
+		if want := "\n  - " + vars.For(target.Name)[0].Name + ": "; !strings.Contains(out, want) {
+			t.Errorf("mage -h %s does not list the variables one a line (no %q):\n%s", target.Name, want, out)
 		}
 	}
 }

@@ -21,46 +21,6 @@ import (
 	"github.com/xgo-build/xgo-build/shim"
 )
 
-// Binaries cross-compiles the main package for every platform, in parallel, into
-// dist/bin/<os>_<arch>[_<variant>]/<name>, and verifies each binary against its platform; -v
-// prints the go commands. Variables: XGO_MAIN (the main package; default the module's only
-// one), XGO_PLATFORMS (comma-separated os/arch[/variant], or all for every platform of
-// XGO_BASE; default linux/amd64, linux/386, linux/arm64, linux/arm/v7, linux/arm/v6,
-// linux/ppc64le, linux/s390x, linux/riscv64), XGO_BASE (default scratch), XGO_JOBS (parallel
-// builds; default the CPU count), XGO_FLAGS (extra go build flags, quoted as in a shell),
-// XGO_DIST (default dist; one run at a time: another run on it fails at once), XGO_WAIT (true
-// waits for that other run to end instead). Details: go doc
-// github.com/xgo-build/xgo-build/magefiles/release.
-func Binaries(ctx context.Context) error {
-	return runTarget(ctx, stageBinaries)
-}
-
-// Image builds the binaries, puts each on the base image for its platform and writes one
-// multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless
-// the base is remote. Variables: XGO_MAIN, XGO_PLATFORMS, XGO_JOBS, XGO_FLAGS, XGO_DIST,
-// XGO_WAIT as for binaries; XGO_BASE (scratch, the default, or an image reference),
-// XGO_INSECURE_REGISTRY (true allows plain HTTP to a registry that is not on loopback),
-// XGO_RETRY_TIMEOUT (how long a failing registry request is retried; default 3m),
-// SOURCE_DATE_EPOCH (the image time; default the HEAD commit time), XGO_CACHE (the cache of
-// layers, remote base blobs and the main package, reused while nothing they depend on
-// changed; default <user cache dir>/xgo-build/layers; off disables it). Details: go doc
-// github.com/xgo-build/xgo-build/magefiles/release.
-func Image(ctx context.Context) error {
-	return runTarget(ctx, stageImage)
-}
-
-// Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index,
-// and the tags last; it prints the pushed reference, repo@sha256:<digest>, and writes
-// dist/release.json. Variables: XGO_REPO (required, e.g. ghcr.io/you/app), XGO_TAGS
-// (comma-separated tags replacing the computed ones, or added to them with a leading +;
-// computed from a vX.Y.Z tag on HEAD: X.Y.Z, X.Y, X, latest), and those of image: XGO_MAIN,
-// XGO_PLATFORMS, XGO_BASE, XGO_JOBS, XGO_FLAGS, XGO_DIST, XGO_WAIT, XGO_INSECURE_REGISTRY,
-// XGO_RETRY_TIMEOUT, SOURCE_DATE_EPOCH, XGO_CACHE. Details: go doc
-// github.com/xgo-build/xgo-build/magefiles/release.
-func Release(ctx context.Context) error {
-	return runTarget(ctx, stageRelease)
-}
-
 // stage is how far a run goes.
 type stage int
 

@@ -1,0 +1,168 @@
+// Package vars is the one source of the release targets' configuration: the table of the
+// environment variables they read, with each one's meaning, default and the targets that use
+// it, and the first sentences of each target's doc comment. `go generate ./magefiles/release`
+// writes from it the README's configuration table and magefiles/release/targets.go, the
+// targets with their doc comments, which `go tool mage -h <target>` shows; the release
+// package's tests fail while either is out of date, or while the package reads a variable that
+// is not in the table.
+//
+// Meanings and defaults are plain text in which `backticks` mark literal values: the README
+// shows them as code, Go doc and mage as they are.
+package vars
+
+import "slices"
+
+// A Var is one environment variable of the release targets.
+type Var struct {
+	Name    string   // as set in the environment
+	Default string   // what an unset (or empty) variable means, as shown to users
+	Meaning string   // what the value does, a phrase or two without a final period
+	Targets []string // the mage targets that use the value, in the order of Targets
+}
+
+// A Target is one mage target of package release.
+type Target struct {
+	Name string // the mage target name, the Go function name in lower case
+	// Doc is the doc comment's opening, what the target does, beginning with the function
+	// name; the variables the target reads follow it.
+	Doc string
+}
+
+// Targets are the release targets, each one doing what the one before does, and more.
+var Targets = []Target{
+	{
+		Name: "binaries",
+		Doc: "Binaries cross-compiles the main package for every platform, in parallel, into " +
+			"dist/bin/<os>_<arch>[_<variant>]/<name>, and verifies each binary against its platform; " +
+			"-v prints the go commands.",
+	},
+	{
+		Name: "image",
+		Doc: "Image builds the binaries, puts each on the base image for its platform and writes one " +
+			"multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network " +
+			"unless the base is remote.",
+	},
+	{
+		Name: "release",
+		Doc: "Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the " +
+			"index, and the tags last; it prints the pushed reference, repo@sha256:<digest>, and " +
+			"writes dist/release.json.",
+	},
+}
+
+var (
+	all        = []string{"binaries", "image", "release"}
+	imageOn    = []string{"image", "release"}
+	onlyPushes = []string{"release"}
+)
+
+// Table lists every variable the release targets read, in the order the README and the
+// targets' doc comments show them. A variable the release package reads must have a row here.
+var Table = []Var{
+	{
+		Name:    "XGO_MAIN",
+		Meaning: "the main package to build, a package path such as `./cmd/app`",
+		Default: "the module's only main package outside any `magefiles` directory; with none, or " +
+			"several, the run fails saying so",
+		Targets: all,
+	},
+	{
+		Name: "XGO_PLATFORMS",
+		Meaning: "comma-separated `os/arch[/variant]` (the shim's table), or `all` for every " +
+			"platform of the base index",
+		Default: "`linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`",
+		Targets: all,
+	},
+	{
+		Name: "XGO_BASE",
+		Meaning: "the base image: `scratch` or any registry reference; a requested platform the " +
+			"base lacks is an error",
+		Default: "`scratch`",
+		Targets: all,
+	},
+	{
+		Name:    "XGO_REPO",
+		Meaning: "the repository `release` pushes to, such as `ghcr.io/you/app`, without tag or digest",
+		Default: "none; `release` requires it",
+		Targets: onlyPushes,
+	},
+	{
+		Name: "XGO_TAGS",
+		Meaning: "comma-separated tags that replace the computed ones; with a leading `+` " +
+			"(`+edge,nightly`) they are added to them",
+		Default: "from the git tag on HEAD: `vX.Y.Z` gives `X.Y.Z`, `X.Y`, `X` and `latest`, a " +
+			"prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else `latest`",
+		Targets: onlyPushes,
+	},
+	{
+		Name:    "XGO_JOBS",
+		Meaning: "parallel go builds; as many images are assembled, and blobs uploaded, at a time",
+		Default: "the number of CPUs",
+		Targets: all,
+	},
+	{
+		Name: "XGO_FLAGS",
+		Meaning: "extra go build flags, split into words as a POSIX shell splits them (quotes and " +
+			"backslashes; no variables, globs or command substitution: no shell ever runs); `-o` is " +
+			"refused, the release chooses each binary's path",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name: "XGO_DIST",
+		Meaning: "the output directory, relative to the project directory; one run at a time uses it " +
+			"(a second one fails at once, naming the first one's pid)",
+		Default: "`dist`",
+		Targets: all,
+	},
+	{
+		Name:    "XGO_WAIT",
+		Meaning: "`true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead of failing",
+		Default: "`false`",
+		Targets: all,
+	},
+	{
+		Name: "XGO_INSECURE_REGISTRY",
+		Meaning: "`true` allows plain HTTP to a registry that is not on loopback (loopback " +
+			"registries may always use it): the base's, and the one `release` pushes to",
+		Default: "`false`",
+		Targets: all,
+	},
+	{
+		Name: "XGO_RETRY_TIMEOUT",
+		Meaning: "how long failing registry requests (for a remote base, and the push) are retried " +
+			"before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns " +
+			"retries off",
+		Default: "`3m`",
+		Targets: all,
+	},
+	{
+		Name: "XGO_CACHE",
+		Meaning: "the cache directory: the main package go list found, remote base blobs, and the " +
+			"layers of `image` and `release`; `off` disables it",
+		Default: "`<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`",
+		Targets: all,
+	},
+	{
+		Name:    "SOURCE_DATE_EPOCH",
+		Meaning: "image timestamps, seconds since 1970",
+		Default: "the HEAD commit time, else 0",
+		Targets: imageOn,
+	},
+}
+
+// For returns the rows of Table that target uses, in the order of Table.
+func For(target string) []Var {
+	var vs []Var
+	for _, v := range Table {
+		if v.ReadBy(target) {
+			vs = append(vs, v)
+		}
+	}
+	return vs
+}
+
+// ReadBy reports whether target uses v.
+func (v Var) ReadBy(target string) bool {
+	return slices.Contains(v.Targets, target)
+}
