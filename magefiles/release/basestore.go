@@ -81,16 +81,27 @@ func (s *baseSource) manifest(h v1.Hash) ([]byte, error) {
 	})
 }
 
-// blob returns the small blob h (a config) of the base's repository.
-func (s *baseSource) blob(h v1.Hash) ([]byte, error) {
+// blob returns the small blob h (a config) of the base's repository, whose descriptor
+// declares size bytes: no more is read.
+func (s *baseSource) blob(h v1.Hash, size int64) ([]byte, error) {
 	return s.cache.smallBlob(h, func() ([]byte, error) {
 		rc, err := s.open(h)
 		if err != nil {
 			return nil, err
 		}
 		defer rc.Close()
-		return io.ReadAll(rc)
+		data, err := io.ReadAll(io.LimitReader(rc, max(size, 0)+1))
+		if err == nil && int64(len(data)) > size {
+			err = tooLongError(h, size)
+		}
+		return data, err
 	})
+}
+
+// tooLongError is the error of a blob h that the registry sent more of than the size bytes
+// its descriptor declares.
+func tooLongError(h v1.Hash, size int64) error {
+	return fmt.Errorf("blob %s: the registry sent more than the %d bytes its descriptor declares", h, size)
 }
 
 // open starts reading blob h from the base's repository.
@@ -308,7 +319,7 @@ func (m *storedManifest) RawConfigFile() ([]byte, error) {
 			m.configErr = err
 			return
 		}
-		m.config, m.configErr = m.src.blob(mf.Config.Digest)
+		m.config, m.configErr = m.src.blob(mf.Config.Digest, mf.Config.Size)
 	})
 	return m.config, m.configErr
 }
@@ -469,12 +480,16 @@ func (c layerCache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, er
 		return nil, err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
-	got, n, err := v1.SHA256(io.TeeReader(r, tmp))
+	// At most one byte more than declared is read: enough to know the registry sent more.
+	got, n, err := v1.SHA256(io.TeeReader(io.LimitReader(r, max(size, 0)+1), tmp))
 	if cerr := tmp.Close(); err == nil {
 		err = cerr
 	}
 	if err != nil {
 		return nil, err
+	}
+	if n > size {
+		return nil, tooLongError(h, size)
 	}
 	if got != h || n != size {
 		return nil, fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)

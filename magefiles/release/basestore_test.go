@@ -2,10 +2,16 @@ package release
 
 import (
 	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -208,5 +214,76 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 	err = fetchLayerFiles(img)
 	if err == nil || !strings.Contains(err.Error(), "foreign layer URL") || !strings.Contains(err.Error(), h.String()) {
 		t.Fatalf("fetching the foreign layer: %v, want go-containerregistry's refusal of its loopback URL", err)
+	}
+}
+
+// TestStoredBaseReadsNoMoreThanDeclared serves a base whose registry sends an endless body
+// for one blob, a config or a layer: the run reads at most one byte more than the blob's
+// descriptor declares and fails saying the registry sent more.
+func TestStoredBaseReadsNoMoreThanDeclared(t *testing.T) {
+	for _, kind := range []string{"config", "layer"} {
+		t.Run(kind, func(t *testing.T) {
+			reg := registrytest.Start(t)
+			img, err := random.Image(326, 1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			img = withPlatform(t, img, v1.Platform{OS: "linux", Architecture: "amd64"})
+			m, err := img.Manifest()
+			if err != nil {
+				t.Fatal(err)
+			}
+			blob := m.Config
+			if kind == "layer" {
+				blob = m.Layers[0]
+			}
+			target, err := url.Parse(reg.URL())
+			if err != nil {
+				t.Fatal(err)
+			}
+			proxy := httputil.NewSingleHostReverseProxy(target)
+			var served atomic.Int64
+			front := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if r.Method != http.MethodGet || !strings.HasSuffix(r.URL.Path, "/blobs/"+blob.Digest.String()) {
+					proxy.ServeHTTP(w, r)
+					return
+				}
+				w.Header().Set("Content-Type", "application/octet-stream")
+				chunk := make([]byte, 32<<10)
+				for served.Load() < 256<<20 {
+					n, err := w.Write(chunk)
+					served.Add(int64(n))
+					if err != nil {
+						return
+					}
+				}
+			}))
+			t.Cleanup(front.Close)
+			ref := strings.TrimPrefix(front.URL, "http://") + "/base/long:1"
+			r, err := registry.ParseRef(ref, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			opts := registry.Options(context.Background(), 2, false, registry.DefaultRetryPolicy())
+			if err := remote.Write(r, img, opts...); err != nil {
+				t.Fatal(err)
+			}
+			base, err := loadBase(context.Background(), ref, false, opts, layerCache{dir: t.TempDir()})
+			if err == nil {
+				var b v1.Image
+				if b, _, err = base.imageFor(mustPlatform(t, "linux/amd64")); err == nil {
+					if _, err = b.ConfigFile(); err == nil {
+						err = fetchLayerFiles(b)
+					}
+				}
+			}
+			want := fmt.Sprintf("blob %s: the registry sent more than the %d bytes its descriptor declares", blob.Digest, blob.Size)
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("reading a base whose %s never ends: %v, want %q", kind, err, want)
+			}
+			if n := served.Load(); n >= 64<<20 {
+				t.Fatalf("the run read %d bytes of a %d-byte %s", n, blob.Size, kind)
+			}
+		})
 	}
 }
