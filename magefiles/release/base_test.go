@@ -12,6 +12,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
@@ -44,24 +45,24 @@ func withPlatform(t testing.TB, img v1.Image, p v1.Platform) v1.Image {
 
 // imagesOn puts a small binary for each platform on its image of base, with the base's
 // layers fetched as a release fetches them.
-func imagesOn(t testing.TB, base baseImage, platforms ...string) []platformImage {
+func imagesOn(t testing.TB, base baseImage, platforms ...string) []oci.PlatformImage {
 	t.Helper()
-	var images []platformImage
+	var images []oci.PlatformImage
 	for _, s := range platforms {
 		p := mustPlatform(t, s)
 		b, _, err := base.imageFor(p)
 		if err != nil {
 			t.Fatal(err)
 		}
-		img, err := buildImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
-			imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		img, err := oci.NewImage(b, mustLayer(t, writeBinary(t, "binary for "+s), "app", created),
+			oci.ImageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if err := fetchLayerFiles(b); err != nil {
+		if err := oci.FetchLayerFiles(b); err != nil {
 			t.Fatal(err)
 		}
-		images = append(images, platformImage{Platform: p, Image: img})
+		images = append(images, oci.PlatformImage{Platform: p, Image: img})
 	}
 	return images
 }

@@ -384,7 +384,7 @@ func (l *storedLayer) MediaType() (types.MediaType, error) { return l.desc.Media
 
 // Compressed implements v1.Layer.
 func (l *storedLayer) Compressed() (io.ReadCloser, error) {
-	path, err := l.blobFile()
+	path, err := l.BlobFile()
 	if err != nil {
 		return nil, err
 	}
@@ -401,7 +401,7 @@ func (l *storedLayer) Uncompressed() (io.ReadCloser, error) {
 }
 
 // blobFile returns the cache's file holding the layer, fetching it on first use.
-func (l *storedLayer) blobFile() (string, error) {
+func (l *storedLayer) BlobFile() (string, error) {
 	l.once.Do(func() {
 		h := l.desc.Digest
 		l.path, l.err = l.src.cache.remoteBlob(h, l.desc.Size, func() (io.ReadCloser, error) { return l.src.openLayer(l.image, l.desc) })

@@ -24,6 +24,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
@@ -55,12 +56,12 @@ func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, o
 		t.Fatal(err)
 	}
 	images := imagesOn(t, base, "linux/amd64", "linux/arm64", "linux/arm/v7")
-	idx, err := buildIndex(images, nil)
+	idx, err := oci.NewIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := filepath.Join(t.TempDir(), "oci")
-	if err := writeLayout(dir, idx); err != nil {
+	if err := oci.WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
 	return dir, idx, rec.requests()[before:]
@@ -158,7 +159,7 @@ func TestStoredBaseDamaged(t *testing.T) {
 		if !slices.Contains(reqs, "GET /v2/base/multi/"+kind+"/"+h.String()) {
 			t.Errorf("damaged blob %s was not fetched again; requests %q", h, reqs)
 		}
-		if !intactBlob(cache.blobPath(h), h, sizeOf(t, cache.blobPath(h))) {
+		if !oci.IntactBlob(cache.blobPath(h), h, sizeOf(t, cache.blobPath(h))) {
 			t.Errorf("the cache still holds a damaged %s", h)
 		}
 	}
@@ -184,7 +185,7 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	base, err := mutate.Append(mutate.MediaType(empty.Image, types.DockerManifestSchema2),
-		mutate.Addendum{Layer: renamedLayer{layer, types.DockerForeignLayer}, MediaType: types.DockerForeignLayer, URLs: []string{"http://127.0.0.1:9/layer"}})
+		mutate.Addendum{Layer: retyped{layer, types.DockerForeignLayer}, MediaType: types.DockerForeignLayer, URLs: []string{"http://127.0.0.1:9/layer"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -211,7 +212,7 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = fetchLayerFiles(img)
+	err = oci.FetchLayerFiles(img)
 	if err == nil || !strings.Contains(err.Error(), "foreign layer URL") || !strings.Contains(err.Error(), h.String()) {
 		t.Fatalf("fetching the foreign layer: %v, want go-containerregistry's refusal of its loopback URL", err)
 	}
@@ -273,7 +274,7 @@ func TestStoredBaseReadsNoMoreThanDeclared(t *testing.T) {
 				var b v1.Image
 				if b, _, err = base.imageFor(mustPlatform(t, "linux/amd64")); err == nil {
 					if _, err = b.ConfigFile(); err == nil {
-						err = fetchLayerFiles(b)
+						err = oci.FetchLayerFiles(b)
 					}
 				}
 			}

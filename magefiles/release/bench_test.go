@@ -5,6 +5,8 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
+
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // BenchmarkWarmImage measures a warm `image` run (nothing changed since the last run) of the
@@ -52,7 +54,7 @@ func BenchmarkLayer(b *testing.B) {
 	b.Run("cache=off", func(b *testing.B) {
 		b.SetBytes(10 << 20)
 		for b.Loop() {
-			l, err := binaryLayer(bin, "app", created)
+			l, err := oci.BinaryLayer(bin, "app", created)
 			if err != nil {
 				b.Fatal(err)
 			}

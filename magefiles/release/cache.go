@@ -21,9 +21,10 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
-// layerFormat names the way binaryLayer and layerCache make a layer from a binary. Change it
+// layerFormat names the way oci.BinaryLayer and layerCache make a layer from a binary. Change it
 // whenever the layer bytes would change for the same binary (tar header, compression), so
 // that entries made the old way are never used.
 const layerFormat = "xgo-build layer 1 (pax, 0755, uid 0, gzip 1)"
@@ -120,7 +121,7 @@ type cacheEntry struct {
 }
 
 // layer returns the layer of the binary at path as "/<name>" with time created, the same
-// bytes binaryLayer makes: from the cache when an intact entry matches the binary, else made
+// bytes oci.BinaryLayer makes: from the cache when an intact entry matches the binary, else made
 // now in one pass (tar, hash, compress, hash) and stored. hit reports a cache hit. Only an
 // unreadable binary is an error; a cache that cannot be written gives a layer read from the
 // binary instead.
@@ -170,11 +171,11 @@ func (c layerCache) layerAfterBuild(path, name string, created time.Time, before
 	}
 	l, err = c.store(key, id, f, fi, name, created)
 	if err != nil {
-		if errors.Is(err, errChanged) {
+		if errors.Is(err, oci.ErrChanged) {
 			return nil, false, fmt.Errorf("making a layer of %s: %w", path, err)
 		}
 		// The cache is unusable (full disk, read-only): make the layer the uncached way.
-		l, err = binaryLayer(path, name, created)
+		l, err = oci.BinaryLayer(path, name, created)
 		return l, false, err
 	}
 	return l, false, nil
@@ -183,7 +184,7 @@ func (c layerCache) layerAfterBuild(path, name string, created time.Time, before
 // key names the entry of a binary: every input that changes its layer.
 func (layerCache) key(buildID string, size int64, name string, created time.Time) string {
 	h := sha256.New()
-	fmt.Fprintf(h, "%s\n%s\n%d\n%s\n%d\n", layerFormat, buildID, size, name, layerTime(created).Unix())
+	fmt.Fprintf(h, "%s\n%s\n%d\n%s\n%d\n", layerFormat, buildID, size, name, oci.LayerTime(created).Unix())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
@@ -249,7 +250,7 @@ func (c layerCache) checkBlob(h v1.Hash, e *cacheEntry) (intact, changed bool) {
 	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
 		return false, false
 	}
-	if e.BlobTime != bi.ModTime().UnixNano() && !intactBlob(blob, h, e.Size) {
+	if e.BlobTime != bi.ModTime().UnixNano() && !oci.IntactBlob(blob, h, e.Size) {
 		return false, false
 	}
 	t := bi.ModTime()
@@ -279,7 +280,7 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	diffID, digest, binSHA := sha256.New(), sha256.New(), sha256.New()
 	compressed := &countingWriter{w: io.MultiWriter(tmp, digest)}
-	gw, err := gzip.NewWriterLevel(compressed, layerGzipLevel)
+	gw, err := gzip.NewWriterLevel(compressed, oci.LayerGzipLevel)
 	if err != nil {
 		tmp.Close()
 		return nil, err
@@ -296,7 +297,7 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 		return nil, err
 	}
 	if now, err := f.Stat(); err != nil || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
-		return nil, fmt.Errorf("reading %s: %w", f.Name(), errChanged)
+		return nil, fmt.Errorf("reading %s: %w", f.Name(), oci.ErrChanged)
 	}
 	d := hashOf(digest)
 	bi, err := c.commitBlob(tmp.Name(), d)
@@ -373,7 +374,7 @@ func (c layerCache) writeEntry(key string, e any) error {
 	return os.Rename(tmp.Name(), path)
 }
 
-// writeTar writes the one-entry tar of binaryLayer: the size bytes of r as name.
+// writeTar writes the one-entry tar of oci.BinaryLayer: the size bytes of r as name.
 func writeTar(w io.Writer, r io.Reader, size int64, name string, created time.Time) error {
 	tw := tar.NewWriter(w)
 	if err := tw.WriteHeader(&tar.Header{
@@ -381,7 +382,7 @@ func writeTar(w io.Writer, r io.Reader, size int64, name string, created time.Ti
 		Name:     name,
 		Mode:     0o755,
 		Size:     size,
-		ModTime:  layerTime(created),
+		ModTime:  oci.LayerTime(created),
 		Format:   tar.FormatPAX,
 	}); err != nil {
 		return err
@@ -391,7 +392,7 @@ func writeTar(w io.Writer, r io.Reader, size int64, name string, created time.Ti
 		return err
 	}
 	if n != size {
-		return errChanged
+		return oci.ErrChanged
 	}
 	return tw.Close()
 }
@@ -448,9 +449,9 @@ func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
 	return readCloser{zr, f}, nil
 }
 
-// blobFile is the file holding the compressed layer, which writeLayout links instead of
+// blobFile is the file holding the compressed layer, which oci.WriteLayout links instead of
 // copying.
-func (l *cachedLayer) blobFile() (string, error) { return l.path, nil }
+func (l *cachedLayer) BlobFile() (string, error) { return l.path, nil }
 
 type readCloser struct {
 	io.Reader

@@ -18,6 +18,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -334,23 +335,23 @@ func TestCachedLayerImageAndLayout(t *testing.T) {
 	c := layerCache{dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
-	spec := imageSpec{Platform: shim.Platform{OS: "linux", Arch: "amd64"}, Entrypoint: []string{"/app"}, Created: created}
+	spec := oci.ImageSpec{Platform: shim.Platform{OS: "linux", Arch: "amd64"}, Entrypoint: []string{"/app"}, Created: created}
 	var digests []v1.Hash
 	for _, cached := range []bool{false, true, true} {
 		l := mustLayer(t, bin, "app", created)
 		if cached {
 			l, _ = cacheLayer(t, c, bin, "app")
 		}
-		img, err := buildImage(empty.Image, l, spec)
+		img, err := oci.NewImage(empty.Image, l, spec)
 		if err != nil {
 			t.Fatal(err)
 		}
-		idx, err := buildIndex([]platformImage{{Platform: spec.Platform, Image: img}}, nil)
+		idx, err := oci.NewIndex([]oci.PlatformImage{{Platform: spec.Platform, Image: img}}, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
 		dir := filepath.Join(t.TempDir(), "oci")
-		if err := writeLayout(dir, idx); err != nil {
+		if err := oci.WriteLayout(dir, idx); err != nil {
 			t.Fatal(err)
 		}
 		if err := validate.Index(readLayout(t, dir)); err != nil {

@@ -29,20 +29,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/vars"
 	"github.com/xgo-build/xgo-build/shim"
 )
-
-// need stops a test that needs something the machine lacks: it skips with what is missing and
-// how to get it, or fails when CI is "true", since CI must never skip.
-func need(t testing.TB, what, how string) {
-	t.Helper()
-	if os.Getenv("CI") == "true" {
-		t.Fatalf("%s is missing (CI=true: not skipping): %s", what, how)
-	}
-	t.Skipf("%s is missing: %s", what, how)
-}
 
 // userProject is a copy of testdata/userproject in a temporary directory, wired to this
 // module, in a git repository whose HEAD carries the tag v1.2.3.
@@ -534,7 +525,7 @@ func runBinary(t *testing.T, bin string, w wantPlatform) {
 	} else {
 		qemu, err := exec.LookPath(w.qemu)
 		if err != nil {
-			need(t, w.qemu, "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)")
+			testenv.Missing(t, w.qemu, "install qemu-user-static (Debian/Ubuntu: apt-get install qemu-user-static)")
 		}
 		cmd = exec.Command(qemu, bin)
 	}

@@ -107,7 +107,7 @@ const incompleteMarker = "INCOMPLETE"
 // and the target calls done only when everything it writes is in place. A
 // run that fails or is interrupted leaves the file, so that dist/bin and
 // dist/release.json are never taken for the output of one finished run.
-// (dist/oci itself is never partial: writeLayout renames a complete layout
+// (dist/oci itself is never partial: oci.WriteLayout renames a complete layout
 // into place.)
 func markIncomplete(dist, target string, now time.Time) (done func() error, err error) {
 	if err := os.MkdirAll(dist, 0o755); err != nil {

@@ -20,6 +20,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
@@ -67,8 +69,8 @@ func TestReleaseEndToEnd(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds a program for two platforms")
 	}
-	qemu := needTool(t, "qemu-aarch64-static", "install Debian's qemu-user-static")
-	goBin := needTool(t, "go", "install Go")
+	qemu := testenv.Command(t, "qemu-aarch64-static", "install Debian's qemu-user-static")
+	goBin := testenv.Command(t, "go", "install Go")
 	src := t.TempDir()
 	for name, content := range map[string]string{
 		"go.mod":  "module example.com/hello\n\ngo 1.26\n",
@@ -96,17 +98,17 @@ func TestReleaseEndToEnd(t *testing.T) {
 		bins[s] = out
 	}
 	assemble := func() v1.ImageIndex {
-		var images []platformImage
+		var images []oci.PlatformImage
 		for _, s := range platforms {
 			p := mustPlatform(t, s)
 			layer := mustLayer(t, bins[s], "hello", created)
-			img, err := buildImage(empty.Image, layer, imageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
+			img, err := oci.NewImage(empty.Image, layer, oci.ImageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
 			if err != nil {
 				t.Fatal(err)
 			}
-			images = append(images, platformImage{Platform: p, Image: img})
+			images = append(images, oci.PlatformImage{Platform: p, Image: img})
 		}
-		idx, err := buildIndex(images, nil)
+		idx, err := oci.NewIndex(images, nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -169,10 +171,10 @@ func TestReleaseEndToEnd(t *testing.T) {
 	// The same index written as a layout and read back pushes to another
 	// repository, from the files, with the same digest.
 	dir := filepath.Join(t.TempDir(), "oci")
-	if err := writeLayout(dir, assemble()); err != nil {
+	if err := oci.WriteLayout(dir, assemble()); err != nil {
 		t.Fatal(err)
 	}
-	fromDisk, err := openLayout(dir)
+	fromDisk, err := oci.OpenLayout(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -248,7 +250,7 @@ func TestPushMountsBaseLayers(t *testing.T) {
 		t.Fatal(err)
 	}
 	images := imagesOn(t, base, "linux/amd64", "linux/arm64")
-	idx, err := buildIndex(images, nil)
+	idx, err := oci.NewIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}

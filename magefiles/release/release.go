@@ -17,6 +17,7 @@ import (
 	"github.com/magefile/mage/mg"
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 	"github.com/xgo-build/xgo-build/shim"
 )
@@ -160,12 +161,12 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 	if err != nil {
 		return err
 	}
-	idx, err := buildIndex(images, indexAnnotations(cfg, base))
+	idx, err := oci.NewIndex(images, indexAnnotations(cfg, base))
 	if err != nil {
 		return err
 	}
 	layoutDir := filepath.Join(cfg.Dist, "oci")
-	if err := writeLayout(layoutDir, idx); err != nil {
+	if err := oci.WriteLayout(layoutDir, idx); err != nil {
 		return err
 	}
 	digest, err := idx.Digest()
@@ -204,7 +205,7 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts m
 		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
 	}
 	// Push what is on disk: the layers are sent as written, not compressed again.
-	onDisk, err := openLayout(layoutDir)
+	onDisk, err := oci.OpenLayout(layoutDir)
 	if err != nil {
 		return err
 	}
@@ -275,7 +276,7 @@ type assembler struct {
 	cache   layerCache     // dir "" when there is none
 	targets map[string]int // platform string -> position
 	list    []target
-	images  []platformImage
+	images  []oci.PlatformImage
 	g       *errgroup.Group
 	sem     chan struct{} // one slot per concurrent image
 	ctx     context.Context
@@ -287,7 +288,7 @@ func startAssembly(ctx context.Context, cfg config, targets []target, cache laye
 	ctx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	a := &assembler{cfg: cfg, cache: cache, targets: map[string]int{}, list: targets,
-		images: make([]platformImage, len(targets)), g: g, ctx: gctx, cancel: cancel,
+		images: make([]oci.PlatformImage, len(targets)), g: g, ctx: gctx, cancel: cancel,
 		sem: make(chan struct{}, max(cfg.Jobs, 1))}
 	for i, t := range targets {
 		a.targets[t.Platform.String()] = i
@@ -313,13 +314,13 @@ func (a *assembler) add(r buildResult) {
 		if err != nil {
 			return err
 		}
-		a.images[i] = platformImage{Platform: r.Platform, Image: img}
+		a.images[i] = oci.PlatformImage{Platform: r.Platform, Image: img}
 		return nil
 	})
 }
 
 // wait returns the images in the order of the targets, once every one is made.
-func (a *assembler) wait() ([]platformImage, error) {
+func (a *assembler) wait() ([]oci.PlatformImage, error) {
 	defer a.cancel()
 	if err := a.g.Wait(); err != nil {
 		return nil, err
@@ -348,12 +349,12 @@ func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image,
 	if cache.dir != "" {
 		layer, _, err = cache.layerAfterBuild(r.Path, file, cfg.Created, r.Before)
 	} else {
-		layer, err = binaryLayer(r.Path, file, cfg.Created)
+		layer, err = oci.BinaryLayer(r.Path, file, cfg.Created)
 	}
 	if err != nil {
 		return nil, err
 	}
-	img, err := buildImage(t.Base, layer, imageSpec{
+	img, err := oci.NewImage(t.Base, layer, oci.ImageSpec{
 		Platform:    t.Platform,
 		Entrypoint:  []string{"/" + file},
 		Created:     cfg.Created,
@@ -367,26 +368,10 @@ func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image,
 	}
 	// The base's layers go into the layout: fetch those the cache lacks now, while the
 	// other builds run.
-	if err := fetchLayerFiles(t.Base); err != nil {
+	if err := oci.FetchLayerFiles(t.Base); err != nil {
 		return nil, fmt.Errorf("building the %s image: %w", t.Platform, err)
 	}
 	return img, nil
-}
-
-// fetchLayerFiles makes sure the files of img's layers that are kept in files are there.
-func fetchLayerFiles(img v1.Image) error {
-	layers, err := img.Layers()
-	if err != nil {
-		return err
-	}
-	for _, l := range layers {
-		if fl, ok := l.(fileLayer); ok {
-			if _, err := fl.blobFile(); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
 }
 
 // exeSuffix is the file name suffix of executables on goos.

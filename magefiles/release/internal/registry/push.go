@@ -8,6 +8,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // PushResult is what PushIndex did.
@@ -41,7 +42,7 @@ func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 		}
 		refs[i] = repo.Tag(tag.TagStr())
 	}
-	blobs, err := IndexBlobs(idx)
+	blobs, err := oci.IndexBlobs(idx)
 	if err != nil {
 		return res, fmt.Errorf("pushing %s: %w", ref, err)
 	}
@@ -82,48 +83,6 @@ func (r *PushResult) count(blobs map[v1.Hash]int64, t *uploadTally) {
 			r.BytesSkipped += size
 		}
 	}
-}
-
-// IndexBlobs returns the size of every config and layer blob under idx, by digest.
-func IndexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
-	blobs := map[v1.Hash]int64{}
-	var walk func(v1.ImageIndex) error
-	walk = func(idx v1.ImageIndex) error {
-		m, err := idx.IndexManifest()
-		if err != nil {
-			return err
-		}
-		for _, d := range m.Manifests {
-			switch {
-			case d.MediaType.IsIndex():
-				child, err := idx.ImageIndex(d.Digest)
-				if err != nil {
-					return err
-				}
-				if err := walk(child); err != nil {
-					return err
-				}
-			case d.MediaType.IsImage():
-				img, err := idx.Image(d.Digest)
-				if err != nil {
-					return err
-				}
-				im, err := img.Manifest()
-				if err != nil {
-					return err
-				}
-				blobs[im.Config.Digest] = im.Config.Size
-				for _, l := range im.Layers {
-					blobs[l.Digest] = l.Size
-				}
-			}
-		}
-		return nil
-	}
-	if err := walk(idx); err != nil {
-		return nil, fmt.Errorf("listing blobs: %w", err)
-	}
-	return blobs, nil
 }
 
 // uploadTally collects the digests of the blob uploads a push completed; the

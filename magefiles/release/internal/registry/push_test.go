@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // recorder logs the requests a push sends ("PUT /v2/.../manifests/x") and can
@@ -69,7 +70,7 @@ func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *
 // blobCount returns the number and total size of the distinct blobs under idx.
 func blobCount(t *testing.T, idx v1.ImageIndex) (int, int64) {
 	t.Helper()
-	blobs, err := IndexBlobs(idx)
+	blobs, err := oci.IndexBlobs(idx)
 	if err != nil {
 		t.Fatal(err)
 	}

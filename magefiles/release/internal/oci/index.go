@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"fmt"
@@ -11,16 +11,16 @@ import (
 	"github.com/xgo-build/xgo-build/shim"
 )
 
-// platformImage is one image of an index and the platform it runs on.
-type platformImage struct {
+// PlatformImage is one image of an index and the platform it runs on.
+type PlatformImage struct {
 	Platform shim.Platform
 	Image    v1.Image
 }
 
-// buildIndex returns an OCI image index of images, in the given order, each
+// NewIndex returns an OCI image index of images, in the given order, each
 // descriptor carrying its full platform (variant included), with annotations
 // on the index. Two images for one platform are an error.
-func buildIndex(images []platformImage, annotations map[string]string) (v1.ImageIndex, error) {
+func NewIndex(images []PlatformImage, annotations map[string]string) (v1.ImageIndex, error) {
 	seen := make(map[shim.Platform]bool, len(images))
 	adds := make([]mutate.IndexAddendum, 0, len(images))
 	for _, pi := range images {
@@ -34,7 +34,7 @@ func buildIndex(images []platformImage, annotations map[string]string) (v1.Image
 		}
 		adds = append(adds, mutate.IndexAddendum{
 			Add:        imageWithoutArtifactType{pi.Image},
-			Descriptor: v1.Descriptor{MediaType: mt, Platform: ociPlatform(pi.Platform)},
+			Descriptor: v1.Descriptor{MediaType: mt, Platform: PlatformOf(pi.Platform)},
 		})
 	}
 	idx := mutate.IndexMediaType(empty.Index, types.OCIImageIndex)
@@ -54,8 +54,50 @@ type imageWithoutArtifactType struct{ v1.Image }
 // ArtifactType implements partial.withArtifactType.
 func (imageWithoutArtifactType) ArtifactType() (string, error) { return "", nil }
 
-// ociPlatform converts a shim.Platform to an OCI platform: os, architecture and
+// PlatformOf converts a shim.Platform to an OCI platform: os, architecture and
 // the canonical variant ("v7" for arm, "v3" for amd64/v3, "" for a default).
-func ociPlatform(p shim.Platform) *v1.Platform {
+func PlatformOf(p shim.Platform) *v1.Platform {
 	return &v1.Platform{OS: p.OS, Architecture: p.Arch, Variant: p.Variant}
+}
+
+// IndexBlobs returns the size of every config and layer blob under idx, by digest.
+func IndexBlobs(idx v1.ImageIndex) (map[v1.Hash]int64, error) {
+	blobs := map[v1.Hash]int64{}
+	var walk func(v1.ImageIndex) error
+	walk = func(idx v1.ImageIndex) error {
+		m, err := idx.IndexManifest()
+		if err != nil {
+			return err
+		}
+		for _, d := range m.Manifests {
+			switch {
+			case d.MediaType.IsIndex():
+				child, err := idx.ImageIndex(d.Digest)
+				if err != nil {
+					return err
+				}
+				if err := walk(child); err != nil {
+					return err
+				}
+			case d.MediaType.IsImage():
+				img, err := idx.Image(d.Digest)
+				if err != nil {
+					return err
+				}
+				im, err := img.Manifest()
+				if err != nil {
+					return err
+				}
+				blobs[im.Config.Digest] = im.Config.Size
+				for _, l := range im.Layers {
+					blobs[l.Digest] = l.Size
+				}
+			}
+		}
+		return nil
+	}
+	if err := walk(idx); err != nil {
+		return nil, fmt.Errorf("listing blobs: %w", err)
+	}
+	return blobs, nil
 }

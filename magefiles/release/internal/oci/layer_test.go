@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"archive/tar"
@@ -30,7 +30,7 @@ func writeBinary(t testing.TB, content string) string {
 
 func mustLayer(t testing.TB, path, name string, created time.Time) v1.Layer {
 	t.Helper()
-	l, err := binaryLayer(path, name, created)
+	l, err := BinaryLayer(path, name, created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -142,14 +142,14 @@ func TestBinaryLayerDigests(t *testing.T) {
 func TestBinaryLayerErrors(t *testing.T) {
 	p := writeBinary(t, "x")
 	for _, name := range []string{"", ".", "..", "a/b", `a\b`} {
-		if _, err := binaryLayer(p, name, created); err == nil {
+		if _, err := BinaryLayer(p, name, created); err == nil {
 			t.Errorf("name %q: no error", name)
 		}
 	}
-	if _, err := binaryLayer(filepath.Join(t.TempDir(), "missing"), "app", created); !errors.Is(err, os.ErrNotExist) {
+	if _, err := BinaryLayer(filepath.Join(t.TempDir(), "missing"), "app", created); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("missing file: %v, want not-exist", err)
 	}
-	if _, err := binaryLayer(t.TempDir(), "app", created); err == nil {
+	if _, err := BinaryLayer(t.TempDir(), "app", created); err == nil {
 		t.Error("a directory: no error")
 	}
 }
@@ -165,8 +165,8 @@ func TestBinaryLayerRefusesChangedFile(t *testing.T) {
 		_, err = io.Copy(io.Discard, rc)
 		rc.Close()
 	}
-	if !errors.Is(err, errChanged) {
-		t.Fatalf("reading a layer whose file changed: %v, want errChanged", err)
+	if !errors.Is(err, ErrChanged) {
+		t.Fatalf("reading a layer whose file changed: %v, want ErrChanged", err)
 	}
 }
 

@@ -1,8 +1,7 @@
-package release
+package oci
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"os"
 	"os/exec"
@@ -10,18 +9,19 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
-	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
 )
 
 func testIndex(t testing.TB, platforms ...string) v1.ImageIndex {
 	t.Helper()
-	idx, err := buildIndex(testImages(t, platforms...), map[string]string{"org.opencontainers.image.version": "1.0.0"})
+	idx, err := NewIndex(testImages(t, platforms...), map[string]string{"org.opencontainers.image.version": "1.0.0"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -45,7 +45,7 @@ func entries(t testing.TB, dir string) []string {
 // readLayout reads the one index a layout at dir holds.
 func readLayout(t testing.TB, dir string) v1.ImageIndex {
 	t.Helper()
-	idx, err := openLayout(dir)
+	idx, err := OpenLayout(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,7 +56,7 @@ func TestWriteLayout(t *testing.T) {
 	idx := testIndex(t, "linux/amd64", "linux/arm64", "linux/arm/v7")
 	parent := t.TempDir()
 	dir := filepath.Join(parent, "dist", "oci")
-	if err := writeLayout(dir, idx); err != nil {
+	if err := WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
 	got := readLayout(t, dir)
@@ -79,7 +79,7 @@ func TestWriteLayout(t *testing.T) {
 		t.Fatal(err)
 	}
 	idx2 := testIndex(t, "linux/s390x")
-	if err := writeLayout(dir, idx2); err != nil {
+	if err := WriteLayout(dir, idx2); err != nil {
 		t.Fatal(err)
 	}
 	want2, _ := idx2.Digest()
@@ -97,25 +97,25 @@ func TestWriteLayout(t *testing.T) {
 func TestWriteLayoutFailureKeepsTheOldOne(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "oci")
 	old := testIndex(t, "linux/amd64")
-	if err := writeLayout(dir, old); err != nil {
+	if err := WriteLayout(dir, old); err != nil {
 		t.Fatal(err)
 	}
 	// An index whose binary changes after its layer was made cannot be written.
 	bin := writeBinary(t, "version 1")
-	img, err := buildImage(randomBase(t), mustLayer(t, bin, "app", created),
-		imageSpec{Platform: mustPlatform(t, "linux/arm64"), Entrypoint: []string{"/app"}, Created: created})
+	img, err := NewImage(randomBase(t), mustLayer(t, bin, "app", created),
+		ImageSpec{Platform: mustPlatform(t, "linux/arm64"), Entrypoint: []string{"/app"}, Created: created})
 	if err != nil {
 		t.Fatal(err)
 	}
-	bad, err := buildIndex([]platformImage{{Platform: mustPlatform(t, "linux/arm64"), Image: img}}, nil)
+	bad, err := NewIndex([]PlatformImage{{Platform: mustPlatform(t, "linux/arm64"), Image: img}}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if err := os.WriteFile(bin, []byte("version 2!"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := writeLayout(dir, bad); !errors.Is(err, errChanged) {
-		t.Fatalf("writeLayout with a changed binary: %v, want errChanged", err)
+	if err := WriteLayout(dir, bad); !errors.Is(err, ErrChanged) {
+		t.Fatalf("writeLayout with a changed binary: %v, want ErrChanged", err)
 	}
 	want, _ := old.Digest()
 	if d, _ := readLayout(t, dir).Digest(); d != want {
@@ -130,10 +130,10 @@ func TestWriteLayoutFailureKeepsTheOldOne(t *testing.T) {
 // whole multi-platform image out with the same digests, and inspects the image
 // of a given platform.
 func TestWriteLayoutSkopeo(t *testing.T) {
-	skopeo := needTool(t, "skopeo", "install it with `apt-get install skopeo`")
+	skopeo := testenv.Command(t, "skopeo", "install it with `apt-get install skopeo`")
 	idx := testIndex(t, "linux/amd64", "linux/arm64", "linux/s390x")
 	dir := filepath.Join(t.TempDir(), "oci")
-	if err := writeLayout(dir, idx); err != nil {
+	if err := WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
 	run := func(args ...string) string {
@@ -164,11 +164,11 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 	// And into a registry, unchanged.
 	reg := registrytest.Start(t)
 	run("copy", "--all", "--preserve-digests", "--dest-tls-verify=false", "oci:"+dir, "docker://"+reg.Host()+"/skopeo/app:latest")
-	ref, err := registry.ParseRef(reg.Host()+"/skopeo/app:latest", false)
+	ref, err := name.ParseReference(reg.Host()+"/skopeo/app:latest", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pushed, err := remote.Index(ref, registry.Options(context.Background(), 2, false, registry.DefaultRetryPolicy())...)
+	pushed, err := remote.Index(ref)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,10 +178,10 @@ func TestWriteLayoutSkopeo(t *testing.T) {
 }
 
 func TestOpenLayoutErrors(t *testing.T) {
-	if _, err := openLayout(filepath.Join(t.TempDir(), "none")); err == nil {
+	if _, err := OpenLayout(filepath.Join(t.TempDir(), "none")); err == nil {
 		t.Error("a missing layout: no error")
 	}
-	// A layout of two images is not one that writeLayout writes.
+	// A layout of two images is not one that WriteLayout writes.
 	dir := t.TempDir()
 	p, err := layout.Write(dir, empty.Index)
 	if err != nil {
@@ -192,7 +192,7 @@ func TestOpenLayoutErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := openLayout(dir); err == nil || !strings.Contains(err.Error(), "exactly one image index") {
+	if _, err := OpenLayout(dir); err == nil || !strings.Contains(err.Error(), "exactly one image index") {
 		t.Errorf("a layout of two images: %v", err)
 	}
 }
@@ -202,7 +202,7 @@ func TestOpenLayoutErrors(t *testing.T) {
 func TestWriteLayoutReusesIntactBlobs(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "oci")
 	idx := testIndex(t, "linux/amd64", "linux/arm64")
-	if err := writeLayout(dir, idx); err != nil {
+	if err := WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
 	m, _ := idx.IndexManifest()
@@ -234,7 +234,7 @@ func TestWriteLayoutReusesIntactBlobs(t *testing.T) {
 	}
 	before := stat(damaged)
 
-	if err := writeLayout(dir, idx); err != nil {
+	if err := WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
 	if !os.SameFile(kept, stat(blobPath(l0[len(l0)-1]))) {

@@ -1,4 +1,10 @@
-package release
+// Package oci assembles the release's images: a binary's reproducible tar layer
+// (BinaryLayer), an image of that layer on a base with the platform, entrypoint, time and
+// annotations the release gives it (NewImage), the multi-platform index of those images
+// (NewIndex), and the OCI image layout on disk, written beside the old one and renamed into
+// place, with the layers kept in files linked instead of written again (WriteLayout,
+// OpenLayout).
+package oci
 
 import (
 	"fmt"
@@ -9,10 +15,9 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
-	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
 )
 
-// writeLayout writes idx as an OCI image layout at dir: index.json holds one
+// WriteLayout writes idx as an OCI image layout at dir: index.json holds one
 // descriptor, of idx, so that `skopeo copy --all oci:dir ...` and crane take
 // the whole multi-platform image. The layout is written into a sibling
 // directory named ".<dir>.incomplete-*" and renamed to dir only when it is
@@ -22,7 +27,7 @@ import (
 // Layers kept in files (those of the layer cache) are hard-linked from there,
 // and blobs the existing layout already holds intact (same size and digest)
 // from the existing layout, instead of being compressed and written again.
-func writeLayout(dir string, idx v1.ImageIndex) (err error) {
+func WriteLayout(dir string, idx v1.ImageIndex) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -56,10 +61,10 @@ func writeLayout(dir string, idx v1.ImageIndex) (err error) {
 	return replaceDir(tmp, dir)
 }
 
-// openLayout returns the image index that writeLayout wrote at dir, reading
+// OpenLayout returns the image index that WriteLayout wrote at dir, reading
 // its blobs from the files: pushing it sends the layers as they are on disk
 // instead of compressing the binaries again.
-func openLayout(dir string) (v1.ImageIndex, error) {
+func OpenLayout(dir string) (v1.ImageIndex, error) {
 	top, err := layout.ImageIndexFromPath(dir)
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
@@ -78,10 +83,10 @@ func openLayout(dir string) (v1.ImageIndex, error) {
 	return idx, nil
 }
 
-// fileLayer is a layer whose compressed bytes are (or, once fetched, will be) a file that
-// may be linked; blobFile returns "" for a layer that is not kept in a file after all.
-type fileLayer interface {
-	blobFile() (string, error)
+// FileLayer is a layer whose compressed bytes are (or, once fetched, will be) a file that
+// may be linked; BlobFile returns "" for a layer that is not kept in a file after all.
+type FileLayer interface {
+	BlobFile() (string, error)
 }
 
 // linkLayerFiles hard-links (or, across file systems, copies) into the layout at
@@ -104,7 +109,7 @@ func linkLayerFiles(dst string, idx v1.ImageIndex) error {
 			return err
 		}
 		for _, l := range layers {
-			fl, ok := l.(fileLayer)
+			fl, ok := l.(FileLayer)
 			if !ok {
 				continue
 			}
@@ -116,7 +121,7 @@ func linkLayerFiles(dst string, idx v1.ImageIndex) error {
 			if _, err := os.Lstat(to); err == nil {
 				continue
 			}
-			from, err := fl.blobFile()
+			from, err := fl.BlobFile()
 			if err != nil {
 				return err
 			}
@@ -163,7 +168,7 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 	if _, err := os.Stat(filepath.Join(src, "blobs")); err != nil {
 		return nil
 	}
-	blobs, err := registry.IndexBlobs(idx)
+	blobs, err := IndexBlobs(idx)
 	if err != nil {
 		return err
 	}
@@ -173,7 +178,7 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 			continue // linked from the layer cache
 		}
 		from := filepath.Join(src, "blobs", h.Algorithm, h.Hex)
-		if !intactBlob(from, h, size) {
+		if !IntactBlob(from, h, size) {
 			continue
 		}
 		if err := os.MkdirAll(filepath.Dir(to), 0o755); err != nil {
@@ -184,8 +189,8 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 	return nil
 }
 
-// intactBlob reports whether the file at path has the given size and digest.
-func intactBlob(path string, h v1.Hash, size int64) bool {
+// IntactBlob reports whether the file at path has the given size and digest.
+func IntactBlob(path string, h v1.Hash, size int64) bool {
 	f, err := os.Open(path)
 	if err != nil {
 		return false
@@ -225,6 +230,22 @@ func replaceDir(src, dst string) error {
 	}
 	if err := os.RemoveAll(old); err != nil {
 		return fmt.Errorf("writing OCI layout %s: removing the old layout: %w", dst, err)
+	}
+	return nil
+}
+
+// FetchLayerFiles makes sure the files of img's layers that are kept in files are there.
+func FetchLayerFiles(img v1.Image) error {
+	layers, err := img.Layers()
+	if err != nil {
+		return err
+	}
+	for _, l := range layers {
+		if fl, ok := l.(FileLayer); ok {
+			if _, err := fl.BlobFile(); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"reflect"
@@ -40,7 +40,7 @@ func randomBase(t testing.TB) v1.Image {
 func TestBuildImage(t *testing.T) {
 	base := randomBase(t)
 	layer := mustLayer(t, writeBinary(t, "binary"), "app", created)
-	spec := imageSpec{
+	spec := ImageSpec{
 		Platform:   mustPlatform(t, "linux/arm/v7"),
 		Entrypoint: []string{"/app"},
 		Created:    created,
@@ -49,7 +49,7 @@ func TestBuildImage(t *testing.T) {
 			"org.opencontainers.image.base.name": "example/base:1",
 		},
 	}
-	img, err := buildImage(base, layer, spec)
+	img, err := NewImage(base, layer, spec)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -113,7 +113,7 @@ func TestBuildImage(t *testing.T) {
 
 func TestBuildImageScratch(t *testing.T) {
 	layer := mustLayer(t, writeBinary(t, "binary"), "app", created)
-	img, err := buildImage(empty.Image, layer, imageSpec{
+	img, err := NewImage(empty.Image, layer, ImageSpec{
 		Platform:   mustPlatform(t, "linux/amd64/v3"),
 		Entrypoint: []string{"/app"},
 		Created:    created,
@@ -137,11 +137,11 @@ func TestBuildImageScratch(t *testing.T) {
 func TestBuildImageIsReproducible(t *testing.T) {
 	base := randomBase(t)
 	p := writeBinary(t, "binary")
-	spec := imageSpec{Platform: mustPlatform(t, "linux/arm64"), Entrypoint: []string{"/app"}, Created: created,
+	spec := ImageSpec{Platform: mustPlatform(t, "linux/arm64"), Entrypoint: []string{"/app"}, Created: created,
 		Annotations: map[string]string{"a": "1", "b": "2"}}
 	var digests []v1.Hash
 	for range 2 {
-		img, err := buildImage(base, mustLayer(t, p, "app", created), spec)
+		img, err := NewImage(base, mustLayer(t, p, "app", created), spec)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"archive/tar"
@@ -15,19 +15,19 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/types"
 )
 
-// layerGzipLevel is the gzip level of binary layers. Changing it changes every
+// LayerGzipLevel is the gzip level of binary layers. Changing it changes every
 // layer digest.
-const layerGzipLevel = gzip.BestSpeed
+const LayerGzipLevel = gzip.BestSpeed
 
-// binaryLayer returns a layer holding the file at path as "/<name>": one tar
+// BinaryLayer returns a layer holding the file at path as "/<name>": one tar
 // entry, a regular file with mode 0755, uid and gid 0, no user or group names,
-// mtime created (seconds, UTC), PAX format, gzipped at layerGzipLevel. The same
+// mtime created (seconds, UTC), PAX format, gzipped at LayerGzipLevel. The same
 // content, name and time always give the same digest.
 //
 // The tar is made on the fly whenever the layer is read, so memory does not
 // grow with the binary. The file must not change while the layer is in use: a
 // read after a change fails instead of serving different bytes.
-func binaryLayer(path, name string, created time.Time) (v1.Layer, error) {
+func BinaryLayer(path, name string, created time.Time) (v1.Layer, error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, fmt.Errorf("making a layer of %s: invalid file name %q", path, name)
 	}
@@ -43,14 +43,14 @@ func binaryLayer(path, name string, created time.Time) (v1.Layer, error) {
 		Name:     name,
 		Mode:     0o755,
 		Size:     fi.Size(),
-		ModTime:  layerTime(created),
+		ModTime:  LayerTime(created),
 		Format:   tar.FormatPAX,
 	}
 	opener := func() (io.ReadCloser, error) {
 		return openTar(path, fi, hdr)
 	}
 	l, err := tarball.LayerFromOpener(opener,
-		tarball.WithCompressionLevel(layerGzipLevel),
+		tarball.WithCompressionLevel(LayerGzipLevel),
 		tarball.WithMediaType(types.OCILayer))
 	if err != nil {
 		return nil, fmt.Errorf("making a layer of %s: %w", path, err)
@@ -64,8 +64,8 @@ func binaryLayer(path, name string, created time.Time) (v1.Layer, error) {
 // digest, size and media type alone.
 type plainLayer struct{ v1.Layer }
 
-// layerTime is t in whole seconds, UTC; the zero time is the Unix epoch.
-func layerTime(t time.Time) time.Time {
+// LayerTime is t in whole seconds, UTC; the zero time is the Unix epoch.
+func LayerTime(t time.Time) time.Time {
 	if t.IsZero() {
 		return time.Unix(0, 0).UTC()
 	}
@@ -86,7 +86,7 @@ func openTar(path string, want os.FileInfo, hdr *tar.Header) (io.ReadCloser, err
 	}
 	if fi.Size() != want.Size() || !fi.ModTime().Equal(want.ModTime()) {
 		f.Close()
-		return nil, fmt.Errorf("reading %s: %w", path, errChanged)
+		return nil, fmt.Errorf("reading %s: %w", path, ErrChanged)
 	}
 	pr, pw := io.Pipe()
 	go func() {
@@ -98,7 +98,7 @@ func openTar(path string, want os.FileInfo, hdr *tar.Header) (io.ReadCloser, err
 			var n int64
 			n, err = io.Copy(tw, f)
 			if err == nil && n != hdr.Size {
-				err = fmt.Errorf("reading %s: %w", path, errChanged)
+				err = fmt.Errorf("reading %s: %w", path, ErrChanged)
 			}
 		}
 		if err == nil {
@@ -109,5 +109,5 @@ func openTar(path string, want os.FileInfo, hdr *tar.Header) (io.ReadCloser, err
 	return pr, nil
 }
 
-// errChanged means a binary changed after its layer was made.
-var errChanged = errors.New("file changed after its layer was made")
+// ErrChanged means a binary changed after its layer was made.
+var ErrChanged = errors.New("file changed after its layer was made")

@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"fmt"
@@ -13,29 +13,29 @@ import (
 	"github.com/xgo-build/xgo-build/shim"
 )
 
-// imageSpec is what buildImage puts on top of a base image.
-type imageSpec struct {
+// ImageSpec is what NewImage puts on top of a base image.
+type ImageSpec struct {
 	Platform    shim.Platform
 	Entrypoint  []string          // ["/<name>"]
 	Created     time.Time         // config and history time
 	Annotations map[string]string // manifest annotations (org.opencontainers.image.*)
 }
 
-// buildImage returns base with layer on top, as an OCI image: OCI manifest,
+// NewImage returns base with layer on top, as an OCI image: OCI manifest,
 // config and layer media types (a docker base's layers are the same bytes under
 // their OCI names); a config with spec's platform (variant included),
 // entrypoint (the base's Cmd dropped, as a Dockerfile ENTRYPOINT does) and
 // creation time, keeping the base's Env, User, WorkingDir and the rest; and
 // spec's manifest annotations.
-func buildImage(base v1.Image, layer v1.Layer, spec imageSpec) (v1.Image, error) {
-	img, err := build(base, layer, spec)
+func NewImage(base v1.Image, layer v1.Layer, spec ImageSpec) (v1.Image, error) {
+	img, err := appendBinary(base, layer, spec)
 	if err != nil {
 		return nil, fmt.Errorf("building the %s image: %w", spec.Platform, err)
 	}
 	return img, nil
 }
 
-func build(base v1.Image, layer v1.Layer, spec imageSpec) (v1.Image, error) {
+func appendBinary(base v1.Image, layer v1.Layer, spec ImageSpec) (v1.Image, error) {
 	cf, err := base.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading the base config: %w", err)
@@ -67,10 +67,10 @@ func build(base v1.Image, layer v1.Layer, spec imageSpec) (v1.Image, error) {
 			URLs:        d.URLs,
 		})
 	}
-	created := v1.Time{Time: layerTime(spec.Created)}
+	created := v1.Time{Time: LayerTime(spec.Created)}
 	adds = append(adds, mutate.Addendum{Layer: layer, MediaType: types.OCILayer})
 
-	p := ociPlatform(spec.Platform)
+	p := PlatformOf(spec.Platform)
 	cfg.OS, cfg.Architecture, cfg.Variant = p.OS, p.Architecture, p.Variant
 	cfg.Created = created
 	cfg.Config.Entrypoint = append([]string(nil), spec.Entrypoint...)
@@ -138,10 +138,10 @@ type renamedLayer struct {
 // MediaType implements v1.Layer.
 func (l renamedLayer) MediaType() (types.MediaType, error) { return l.mediaType, nil }
 
-// blobFile is the file of the renamed layer, when it is kept in one (see fileLayer).
-func (l renamedLayer) blobFile() (string, error) {
-	if fl, ok := l.Layer.(fileLayer); ok {
-		return fl.blobFile()
+// BlobFile is the file of the renamed layer, when it is kept in one (see FileLayer).
+func (l renamedLayer) BlobFile() (string, error) {
+	if fl, ok := l.Layer.(FileLayer); ok {
+		return fl.BlobFile()
 	}
 	return "", nil
 }

@@ -1,4 +1,4 @@
-package release
+package oci
 
 import (
 	"reflect"
@@ -11,18 +11,18 @@ import (
 )
 
 // testImages builds one image per platform on a random base, each with its own binary.
-func testImages(t testing.TB, platforms ...string) []platformImage {
+func testImages(t testing.TB, platforms ...string) []PlatformImage {
 	t.Helper()
 	base := randomBase(t)
-	var out []platformImage
+	var out []PlatformImage
 	for _, s := range platforms {
 		p := mustPlatform(t, s)
 		layer := mustLayer(t, writeBinary(t, "binary for "+s), "app", created)
-		img, err := buildImage(base, layer, imageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
+		img, err := NewImage(base, layer, ImageSpec{Platform: p, Entrypoint: []string{"/app"}, Created: created})
 		if err != nil {
 			t.Fatal(err)
 		}
-		out = append(out, platformImage{Platform: p, Image: img})
+		out = append(out, PlatformImage{Platform: p, Image: img})
 	}
 	return out
 }
@@ -30,7 +30,7 @@ func testImages(t testing.TB, platforms ...string) []platformImage {
 func TestBuildIndex(t *testing.T) {
 	images := testImages(t, "linux/amd64", "linux/arm/v7", "linux/arm64/v8.2", "linux/amd64/v3", "linux/s390x")
 	ann := map[string]string{"org.opencontainers.image.version": "1.2.3"}
-	idx, err := buildIndex(images, ann)
+	idx, err := NewIndex(images, ann)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -81,7 +81,7 @@ func TestBuildIndex(t *testing.T) {
 
 func TestBuildIndexRejectsDuplicatePlatforms(t *testing.T) {
 	images := testImages(t, "linux/arm64", "linux/arm64/v8")
-	_, err := buildIndex(images, nil)
+	_, err := NewIndex(images, nil)
 	if err == nil || !strings.Contains(err.Error(), "linux/arm64 appears twice") {
 		t.Fatalf("err = %v, want a duplicate platform error", err)
 	}
@@ -100,7 +100,7 @@ func TestOCIPlatform(t *testing.T) {
 		"linux/386/sse2":    {OS: "linux", Architecture: "386"},
 		"windows/x86_64/v2": {OS: "windows", Architecture: "amd64", Variant: "v2"},
 	} {
-		if got := ociPlatform(mustPlatform(t, in)); !reflect.DeepEqual(*got, want) {
+		if got := PlatformOf(mustPlatform(t, in)); !reflect.DeepEqual(*got, want) {
 			t.Errorf("ociPlatform(%s) = %+v, want %+v", in, *got, want)
 		}
 	}
