@@ -5,7 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
@@ -77,63 +76,4 @@ func BenchmarkLayer(b *testing.B) {
 			}
 		}
 	})
-}
-
-// BenchmarkWarmImageGoList measures what remembering go list's answer saves: warm `image`
-// runs of the mid-size program (testdata/midsize) for the eight default platforms on
-// scratch, alternately with the answer remembered and with it forgotten (go list runs
-// again), side by side in one loop. It reports both times and their ratio.
-//
-//	go test -run '^$' -bench WarmImageGoList -benchtime 10x ./magefiles/release/
-func BenchmarkWarmImageGoList(b *testing.B) {
-	src := filepath.Join("..", "..", "testdata", "midsize")
-	dir := b.TempDir()
-	old := time.Now().Add(-time.Hour) // older than racyAge, so the answer can be remembered
-	for _, f := range []string{"go.mod", "go.sum", "main.go"} {
-		data, err := os.ReadFile(filepath.Join(src, f))
-		if err != nil {
-			b.Fatal(err)
-		}
-		p := filepath.Join(dir, f)
-		if err := os.WriteFile(p, data, 0o644); err != nil {
-			b.Fatal(err)
-		}
-		if err := os.Chtimes(p, old, old); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if err := os.Chtimes(dir, old, old); err != nil {
-		b.Fatal(err)
-	}
-	cacheDir := filepath.Join(b.TempDir(), "cache")
-	env := map[string]string{"SOURCE_DATE_EPOCH": "86400", "XGO_CACHE": cacheDir, "XGO_DIST": filepath.Join(b.TempDir(), "dist")}
-	e := runEnv{dir: dir, getenv: envMap(env), environ: os.Environ(), out: io.Discard}
-	if err := run(b.Context(), e, stageImage); err != nil { // builds, fills the caches
-		b.Fatal(err)
-	}
-	lc := listCache{cache: layerCache{dir: cacheDir}}
-	entry := lc.cache.entryPath(lc.key(dir, ""))
-	if _, err := os.Stat(entry); err != nil {
-		b.Fatalf("go list's answer was not remembered: %v", err)
-	}
-	var remembered, listed time.Duration
-	for b.Loop() {
-		start := time.Now()
-		if err := run(b.Context(), e, stageImage); err != nil {
-			b.Fatal(err)
-		}
-		remembered += time.Since(start)
-		if err := os.Remove(entry); err != nil {
-			b.Fatal(err)
-		}
-		start = time.Now()
-		if err := run(b.Context(), e, stageImage); err != nil {
-			b.Fatal(err)
-		}
-		listed += time.Since(start)
-	}
-	n := float64(b.N)
-	b.ReportMetric(float64(remembered.Milliseconds())/n, "remembered-ms/op")
-	b.ReportMetric(float64(listed.Milliseconds())/n, "golist-ms/op")
-	b.ReportMetric(float64(listed)/float64(remembered), "golist/remembered")
 }

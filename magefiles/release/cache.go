@@ -56,48 +56,34 @@ func cacheDir(getenv func(string) string) string {
 		}
 		return ""
 	}
-	base := userDir(getenv, userCache)
+	base := userCacheDir(getenv)
 	if base == "" {
 		return ""
 	}
 	return filepath.Join(base, "xgo-build", "layers")
 }
 
-// A userDirKind picks what userDir finds.
-type userDirKind int
-
-const (
-	userCache  userDirKind = iota // os.UserCacheDir
-	userConfig                    // os.UserConfigDir
-)
-
-// userDir finds the user cache or configuration directory as os.UserCacheDir and
-// os.UserConfigDir do, reading the environment through getenv; "" when there is none.
-func userDir(getenv func(string) string, kind userDirKind) string {
-	pick := func(cache, config string) string {
-		if kind == userCache {
-			return cache
-		}
-		return config
-	}
+// userCacheDir finds the user cache directory as os.UserCacheDir does, reading the
+// environment through getenv; "" when there is none.
+func userCacheDir(getenv func(string) string) string {
 	var d string
 	switch runtime.GOOS {
 	case "windows":
-		d = getenv(pick("LocalAppData", "AppData"))
+		d = getenv("LocalAppData")
 	case "darwin", "ios":
 		if h := getenv("HOME"); h != "" {
-			d = filepath.Join(h, "Library", pick("Caches", "Application Support"))
+			d = filepath.Join(h, "Library", "Caches")
 		}
 	case "plan9":
 		if h := getenv("home"); h != "" {
-			d = filepath.Join(h, "lib", pick("cache", ""))
+			d = filepath.Join(h, "lib", "cache")
 		}
 	default:
-		d = getenv(pick("XDG_CACHE_HOME", "XDG_CONFIG_HOME"))
+		d = getenv("XDG_CACHE_HOME")
 		if !filepath.IsAbs(d) {
 			d = ""
 			if h := getenv("HOME"); h != "" {
-				d = filepath.Join(h, pick(".cache", ".config"))
+				d = filepath.Join(h, ".cache")
 			}
 		}
 	}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"iter"
 	"net/url"
 	"os"
 	"os/exec"
@@ -54,7 +55,7 @@ type config struct {
 // variable and the value, before any work starts.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
 	c, errs := readEnv(dir, getenv)
-	errs = append(errs, c.inspect(ctx, getenv, listCache{})...)
+	errs = append(errs, c.inspect(ctx, getenv, nil)...)
 	if err := errors.Join(errs...); err != nil {
 		return config{}, err
 	}
@@ -163,9 +164,10 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 }
 
 // inspect fills in what comes from go and git: the main package (XGO_MAIN, checked by go
-// list, or remembered by lists), the version, commit, commit time and origin, and the tags.
+// list run in environ; nil: this process's environment), the version, commit, commit time and
+// origin, and the tags.
 // It returns the errors of resolving the main package.
-func (c *config) inspect(ctx context.Context, getenv func(string) string, lists listCache) []error {
+func (c *config) inspect(ctx context.Context, getenv func(string) string, environ []string) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
 		wg        sync.WaitGroup
@@ -173,7 +175,7 @@ func (c *config) inspect(ctx context.Context, getenv func(string) string, lists 
 		mainErr   error
 		unignored bool
 	)
-	wg.Go(func() { mainPkg, mainErr = lists.findMain(ctx, c.Dir, getenv("XGO_MAIN")) })
+	wg.Go(func() { mainPkg, mainErr = findMain(ctx, c.Dir, getenv("XGO_MAIN"), environ) })
 	var g gitInfo
 	if mayBeInGit(c.Dir, getenv) {
 		wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
@@ -538,4 +540,15 @@ func retryPolicyFromEnv(getenv func(string) string) (registry.RetryPolicy, error
 	}
 	p.Timeout = d
 	return p, nil
+}
+
+// ancestors yields dir, cleaned, and every directory above it up to the root.
+func ancestors(dir string) iter.Seq[string] {
+	return func(yield func(string) bool) {
+		for d := filepath.Clean(dir); ; d = filepath.Dir(d) {
+			if !yield(d) || filepath.Dir(d) == d {
+				return
+			}
+		}
+	}
 }

@@ -54,14 +54,6 @@
 // by digest makes no registry request for it; on a base named by tag, one HEAD request for the
 // tag's digest.
 //
-// And it remembers the main package go list found for XGO_MAIN (unset, or a directory such as
-// ./cmd/app) with a fingerprint of everything go list reads for it: the go command, the GO*
-// and CGO_* variables, go's env file, the go.mod and go.work files of the package directories
-// and their parents, and every directory the pattern walks with the names, sizes and times of
-// its Go files and subdirectories. While the fingerprint is the same go list is not run again.
-// Errors, import paths, a GOFLAGS -modfile and files changed in the last two seconds are never
-// remembered.
-//
 // Entries are written to temporary files and renamed into place, so concurrent runs may share
 // the cache. Entries and blobs unused for five days are removed (checked at most once a day);
 // removing the directory is always safe.

@@ -81,7 +81,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if len(errs) == 0 {
 		wg.Go(func() { base, baseErr = loadBase(ctx, cfg.Base, cfg.Insecure, opts, cache) })
 	}
-	errs = append(errs, cfg.inspect(ctx, e.getenv, listCache{cache: cache, environ: e.environ})...)
+	errs = append(errs, cfg.inspect(ctx, e.getenv, e.environ)...)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err

@@ -37,9 +37,9 @@ import "context"
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
-//   - XGO_CACHE: the cache directory: the main package go list found, remote base blobs, and the
-//     layers of `image` and `release`; `off` disables it. Default:
-//     `<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`.
+//   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
+//     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
+//     `~/.cache/xgo-build/layers`.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Binaries(ctx context.Context) error {
@@ -74,9 +74,9 @@ func Binaries(ctx context.Context) error {
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
-//   - XGO_CACHE: the cache directory: the main package go list found, remote base blobs, and the
-//     layers of `image` and `release`; `off` disables it. Default:
-//     `<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`.
+//   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
+//     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
+//     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
 //
@@ -119,9 +119,9 @@ func Image(ctx context.Context) error {
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
-//   - XGO_CACHE: the cache directory: the main package go list found, remote base blobs, and the
-//     layers of `image` and `release`; `off` disables it. Default:
-//     `<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`.
+//   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
+//     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
+//     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
 //

@@ -138,8 +138,8 @@ var Table = []Var{
 	},
 	{
 		Name: "XGO_CACHE",
-		Meaning: "the cache directory: the main package go list found, remote base blobs, and the " +
-			"layers of `image` and `release`; `off` disables it",
+		Meaning: "the cache directory: remote base blobs, and the layers of `image` and " +
+			"`release`; `off` disables it",
 		Default: "`<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`",
 		Targets: all,
 	},
