@@ -5,8 +5,6 @@ import (
 	"os"
 	"path/filepath"
 	"testing"
-
-	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // BenchmarkWarmImage measures a warm `image` run (nothing changed since the last run) of the
@@ -43,37 +41,4 @@ func BenchmarkWarmImage(b *testing.B) {
 			}
 		})
 	}
-}
-
-// BenchmarkLayer measures making the layer of a 10 MiB binary (about a mid-size program)
-// and its digests: compressed every time without the cache, looked up (build ID, entry,
-// blob digest check) with it.
-func BenchmarkLayer(b *testing.B) {
-	bin := filepath.Join(b.TempDir(), "app")
-	fakeGoBinary(b, bin, "bench/id", 10<<20, 7)
-	b.Run("cache=off", func(b *testing.B) {
-		b.SetBytes(10 << 20)
-		for b.Loop() {
-			l, err := oci.BinaryLayer(bin, "app", created)
-			if err != nil {
-				b.Fatal(err)
-			}
-			if _, err := l.Digest(); err != nil {
-				b.Fatal(err)
-			}
-		}
-	})
-	b.Run("cache=on", func(b *testing.B) {
-		c := layerCache{dir: b.TempDir()}
-		if _, _, err := c.layer(bin, "app", created); err != nil {
-			b.Fatal(err)
-		}
-		b.SetBytes(10 << 20)
-		for b.Loop() {
-			_, hit, err := c.layer(bin, "app", created)
-			if err != nil || !hit {
-				b.Fatalf("hit %v, err %v", hit, err)
-			}
-		}
-	})
 }

@@ -5,6 +5,7 @@ package release
 import (
 	"archive/tar"
 	"bufio"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,7 +23,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
-	"github.com/google/go-containerregistry/pkg/v1/layout"
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
@@ -31,6 +31,7 @@ import (
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/releasetest"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/vars"
 	"github.com/xgo-build/xgo-build/shim"
 )
@@ -241,10 +242,10 @@ func TestMageTargets(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkImage(t, img, w, p.commit)
-		bin := filepath.Join(bins, platformDir(mustParse(t, w.platform)), "app")
+		bin := filepath.Join(bins, platformDir(releasetest.Platform(t, w.platform)), "app")
 		extractBinary(t, img, "app", bin)
-		checkBuildInfo(t, bin, mustParse(t, w.platform))
-		if err := shim.Verify(bin, mustParse(t, w.platform)); err != nil {
+		checkBuildInfo(t, bin, releasetest.Platform(t, w.platform))
+		if err := shim.Verify(bin, releasetest.Platform(t, w.platform)); err != nil {
 			t.Errorf("the %s binary pulled from the registry: %v", w.platform, err)
 		}
 		t.Run("run/"+w.platform, func(t *testing.T) {
@@ -264,7 +265,7 @@ func TestMageTargets(t *testing.T) {
 	if rep2.BlobsUploaded != 0 || rep2.BytesUploaded != 0 || rep2.BlobsSkipped == 0 {
 		t.Errorf("second release uploaded %d blobs (%d bytes) and skipped %d; want 0 uploaded", rep2.BlobsUploaded, rep2.BytesUploaded, rep2.BlobsSkipped)
 	}
-	if ld, err := layoutIndex(t, filepath.Join(p.dir, "dist", "oci")).Digest(); err != nil || ld.String() != rep.Digest {
+	if ld, err := releasetest.Layout(t, filepath.Join(p.dir, "dist", "oci")).Digest(); err != nil || ld.String() != rep.Digest {
 		t.Errorf("dist/oci index %v, %v; want the pushed %s", ld, err, rep.Digest)
 	}
 
@@ -388,36 +389,6 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 	}
 }
 
-// layoutIndex returns the image index of the OCI layout at dir: the one entry of its index.json.
-func layoutIndex(t *testing.T, dir string) v1.ImageIndex {
-	t.Helper()
-	top, err := layout.ImageIndexFromPath(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	m, err := top.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(m.Manifests) != 1 {
-		t.Fatalf("%s/index.json lists %d manifests, want 1", dir, len(m.Manifests))
-	}
-	idx, err := top.ImageIndex(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return idx
-}
-
-func mustParse(t *testing.T, s string) shim.Platform {
-	t.Helper()
-	p, err := shim.Parse(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
 // checkImage checks an image's config and annotations.
 func checkImage(t *testing.T, img v1.Image, w wantPlatform, commit string) {
 	t.Helper()
@@ -514,7 +485,7 @@ func checkBuildInfo(t *testing.T, bin string, p shim.Platform) {
 
 // runBinary runs a pulled binary, natively or under qemu-user, and checks what it prints.
 func runBinary(t *testing.T, bin string, w wantPlatform) {
-	p := mustParse(t, w.platform)
+	p := releasetest.Platform(t, w.platform)
 	want := "hello from " + p.OS + "/" + p.Arch
 	if v := p.VariantVar(); v != "" {
 		want += " " + v + "=" + p.VariantValue()
@@ -587,7 +558,7 @@ func testMultiPlatformBase(t *testing.T, p *userProject, host string) {
 	if err != nil {
 		t.Fatalf("mage image on a multi-platform base: %v\n%s", err, out)
 	}
-	idx := layoutIndex(t, filepath.Join(p.dir, "dist-base", "oci"))
+	idx := releasetest.Layout(t, filepath.Join(p.dir, "dist-base", "oci"))
 	if err := validate.Index(idx); err != nil {
 		t.Errorf("image index on the base is invalid: %v", err)
 	}
@@ -754,7 +725,7 @@ func TestRunMountsBaseLayers(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.WriteIndex(r, baseIndex(t), testOptions(t)...); err != nil {
+	if err := remote.WriteIndex(r, releasetest.MultiPlatformBase(t), registry.Options(context.Background(), 4, false, registry.DefaultRetryPolicy())...); err != nil {
 		t.Fatal(err)
 	}
 	dir := writeModule(t, map[string]string{"main.go": mainGo})

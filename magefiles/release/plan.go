@@ -7,6 +7,7 @@ import (
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -82,13 +83,13 @@ type target struct {
 // planTargets resolves the requested platforms against the base: "all" takes every platform
 // of the base index (an error for scratch, which has none); every requested platform must be
 // in the base; a single-platform base serves exactly one platform.
-func planTargets(req platformList, base baseImage) ([]target, error) {
+func planTargets(req platformList, base store.Base) ([]target, error) {
 	platforms := req.List
 	if req.All {
 		if base.Name == "scratch" {
 			return nil, errors.New(`XGO_PLATFORMS="all" needs a base image index to take the platforms from, but XGO_BASE is scratch`)
 		}
-		all, err := base.platforms()
+		all, err := base.Platforms()
 		if err != nil {
 			return nil, fmt.Errorf("listing the platforms of base %q: %w", base.Name, err)
 		}
@@ -104,13 +105,13 @@ func planTargets(req platformList, base baseImage) ([]target, error) {
 			return nil, fmt.Errorf(`XGO_PLATFORMS="all": base %q has no platforms`, base.Name)
 		}
 	}
-	if base.Name != "scratch" && base.index == nil && len(platforms) > 1 {
+	if base.Name != "scratch" && base.Index == nil && len(platforms) > 1 {
 		return nil, fmt.Errorf("XGO_BASE=%q is a single-platform image, but %d platforms are requested (%s): use a multi-platform base or request one platform",
 			base.Name, len(platforms), platformList{List: platforms})
 	}
 	targets := make([]target, 0, len(platforms))
 	for _, p := range platforms {
-		img, digest, err := base.imageFor(p)
+		img, digest, err := base.ImageFor(p)
 		if err != nil {
 			return nil, fmt.Errorf("XGO_PLATFORMS=%q: %w", platformList{List: platforms}.String(), err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/mutate"
 	"github.com/google/go-containerregistry/pkg/v1/random"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -79,7 +80,7 @@ func FuzzParsePlatformList(f *testing.F) {
 
 // testBase is a multi-platform base index with one random image per platform (spelled as a
 // registry would spell them) and an attestation entry.
-func testBase(t *testing.T, platforms ...v1.Platform) baseImage {
+func testBase(t *testing.T, platforms ...v1.Platform) store.Base {
 	t.Helper()
 	var adds []mutate.IndexAddendum
 	for _, p := range platforms {
@@ -99,7 +100,7 @@ func testBase(t *testing.T, platforms ...v1.Platform) baseImage {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return baseImage{Name: "registry.example/base:1", Digest: d, index: idx}
+	return store.Base{Name: "registry.example/base:1", Digest: d, Index: idx}
 }
 
 func mustList(t *testing.T, s string) platformList {
@@ -118,7 +119,7 @@ func TestPlanTargets(t *testing.T) {
 		v1.Platform{OS: "linux", Architecture: "arm", Variant: "v7"},
 		v1.Platform{OS: "linux", Architecture: "arm64"},
 	)
-	m, err := base.index.IndexManifest()
+	m, err := base.Index.IndexManifest()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,7 +158,7 @@ func TestPlanTargets(t *testing.T) {
 }
 
 func TestPlanTargetsScratch(t *testing.T) {
-	scratch := baseImage{Name: "scratch", image: empty.Image}
+	scratch := store.Base{Name: "scratch", Image: empty.Image}
 	targets, err := planTargets(mustList(t, ""), scratch)
 	if err != nil || len(targets) != 8 {
 		t.Fatalf("default platforms on scratch: %d targets, %v", len(targets), err)
@@ -191,7 +192,7 @@ func TestPlanTargetsSingleManifestBase(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base := baseImage{Name: "registry.example/single:1", Digest: d, image: img}
+	base := store.Base{Name: "registry.example/single:1", Digest: d, Image: img}
 
 	_, err = planTargets(mustList(t, "linux/amd64,linux/arm64"), base)
 	want := `XGO_BASE="registry.example/single:1" is a single-platform image, but 2 platforms are requested (linux/amd64,linux/arm64)`

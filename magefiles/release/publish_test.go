@@ -4,62 +4,25 @@ import (
 	"archive/tar"
 	"context"
 	"io"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync"
 	"testing"
 
-	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
-	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/releasetest"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 	"github.com/xgo-build/xgo-build/shim"
 )
-
-// recorder logs the requests of a release's registry calls ("GET /v2/.../blobs/x").
-type recorder struct {
-	next http.RoundTripper
-	mu   sync.Mutex
-	reqs []string
-}
-
-func (r *recorder) RoundTrip(req *http.Request) (*http.Response, error) {
-	r.mu.Lock()
-	r.reqs = append(r.reqs, req.Method+" "+req.URL.Path)
-	r.mu.Unlock()
-	return r.next.RoundTrip(req)
-}
-
-func (r *recorder) requests() []string {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return append([]string(nil), r.reqs...)
-}
-
-// pushSetup starts a registry and returns a repository in it and the options of a
-// release's registry calls, whose requests rec records.
-func pushSetup(t *testing.T, regOpts ...registrytest.Option) (name.Repository, *recorder, []remote.Option) {
-	t.Helper()
-	reg := registrytest.Start(t, regOpts...)
-	repo, err := registry.ParseRepo(reg.Host()+"/team/app", false)
-	if err != nil {
-		t.Fatal(err)
-	}
-	policy := registry.DefaultRetryPolicy()
-	rec := &recorder{next: registry.NewTransport(false, policy)}
-	opts := append(registry.Options(context.Background(), 4, false, policy), remote.WithTransport(rec))
-	return repo, rec, opts
-}
 
 // TestReleaseEndToEnd builds a real program for two platforms, puts the
 // binaries on scratch, pushes the index, pulls each image back, and runs the
@@ -83,7 +46,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 	platforms := []string{"linux/amd64", "linux/arm64"}
 	bins := map[string]string{}
 	for _, s := range platforms {
-		p := mustPlatform(t, s)
+		p := releasetest.Platform(t, s)
 		vars, err := shim.Vars(p, func(string) string { return "" })
 		if err != nil {
 			t.Fatal(err)
@@ -100,9 +63,9 @@ func TestReleaseEndToEnd(t *testing.T) {
 	assemble := func() v1.ImageIndex {
 		var images []oci.PlatformImage
 		for _, s := range platforms {
-			p := mustPlatform(t, s)
-			layer := mustLayer(t, bins[s], "hello", created)
-			img, err := oci.NewImage(empty.Image, layer, oci.ImageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: created})
+			p := releasetest.Platform(t, s)
+			layer := releasetest.Layer(t, bins[s], "hello", releasetest.Created)
+			img, err := oci.NewImage(empty.Image, layer, oci.ImageSpec{Platform: p, Entrypoint: []string{"/hello"}, Created: releasetest.Created})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -115,7 +78,7 @@ func TestReleaseEndToEnd(t *testing.T) {
 		return idx
 	}
 
-	repo, _, opts := pushSetup(t)
+	repo, _, opts := releasetest.Registry(t)
 	ctx := context.Background()
 	res, err := registry.PushIndex(ctx, repo, assemble(), []string{"latest"}, opts)
 	if err != nil {
@@ -235,26 +198,26 @@ func extractFile(t *testing.T, img v1.Image, name string) string {
 // registry: its layers are mounted from there (docker media types renamed to
 // OCI ones included), so only each image's config and binary are uploaded.
 func TestPushMountsBaseLayers(t *testing.T) {
-	repo, rec, opts := pushSetup(t)
+	repo, rec, opts := releasetest.Registry(t)
 	ctx := context.Background()
 	baseRef := repo.RegistryStr() + "/base/multi:1"
 	r, err := registry.ParseRef(baseRef, false)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := remote.WriteIndex(r, baseIndex(t), opts...); err != nil {
+	if err := remote.WriteIndex(r, releasetest.MultiPlatformBase(t), opts...); err != nil {
 		t.Fatal(err)
 	}
-	base, err := loadBase(ctx, baseRef, false, opts, layerCache{})
+	base, err := store.LoadBase(ctx, baseRef, false, opts, store.Cache{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := imagesOn(t, base, "linux/amd64", "linux/arm64")
+	images := releasetest.On(t, base.ImageFor, "linux/amd64", "linux/arm64")
 	idx, err := oci.NewIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
-	before := len(rec.requests())
+	before := len(rec.Requests())
 	res, err := registry.PushIndex(ctx, repo, idx, nil, opts)
 	if err != nil {
 		t.Fatal(err)
@@ -262,7 +225,7 @@ func TestPushMountsBaseLayers(t *testing.T) {
 	if res.BlobsUploaded != 4 || res.BlobsSkipped != 2 { // each base image has one layer
 		t.Fatalf("push on a base in the same registry: %+v, want 4 uploaded and 2 skipped", res)
 	}
-	for _, r := range rec.requests()[before:] {
+	for _, r := range rec.Requests()[before:] {
 		if strings.HasPrefix(r, "GET /v2/base/multi/blobs/") {
 			t.Errorf("a base layer was downloaded to be uploaded again: %s", r)
 		}

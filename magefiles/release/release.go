@@ -19,6 +19,7 @@ import (
 
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -69,17 +70,17 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	if cfg.Base != "scratch" || last == stageRelease {
 		opts = registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
 	}
-	cache := layerCache{dir: cacheDir(e.getenv)}
-	defer cache.trim(time.Now())
+	cache := store.Cache{Dir: store.CacheDir(e.getenv)}
+	defer cache.Trim(time.Now())
 	// go list, git and the base's registry are asked side by side; the base only once its
 	// variables are known to be good.
 	var (
 		wg      sync.WaitGroup
-		base    baseImage
+		base    store.Base
 		baseErr error
 	)
 	if len(errs) == 0 {
-		wg.Go(func() { base, baseErr = loadBase(ctx, cfg.Base, cfg.Insecure, opts, cache) })
+		wg.Go(func() { base, baseErr = store.LoadBase(ctx, cfg.Base, cfg.Insecure, opts, cache) })
 	}
 	errs = append(errs, cfg.inspect(ctx, e.getenv, e.environ)...)
 	wg.Wait()
@@ -115,7 +116,7 @@ func run(ctx context.Context, e runEnv, last stage) error {
 
 // produce builds the binaries of targets and, as far as last says, assembles the image and
 // pushes it, printing progress and results.
-func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets []target, opts []remote.Option, cache layerCache, last stage, start time.Time) error {
+func produce(ctx context.Context, e runEnv, cfg config, base store.Base, targets []target, opts []remote.Option, cache store.Cache, last stage, start time.Time) error {
 	if cfg.DistUnignored {
 		fmt.Fprintf(e.out, "warning: git does not ignore %s: add it to .gitignore, or go stamps the next build as modified and the digests change\n", cfg.Dist)
 	}
@@ -199,7 +200,7 @@ func produce(ctx context.Context, e runEnv, cfg config, base baseImage, targets 
 // publish pushes the image layout at layoutDir to cfg's repository, tags last, then writes
 // release.json and prints the summary and the pushed reference. The layers in mounts, the
 // base's, are mounted from the base's repository when it is in the same registry.
-func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts map[v1.Hash]bool, layoutDir string, rows []platformReport, opts []remote.Option, start time.Time) error {
+func publish(ctx context.Context, e runEnv, cfg config, base store.Base, mounts map[v1.Hash]bool, layoutDir string, rows []platformReport, opts []remote.Option, start time.Time) error {
 	reportPath := filepath.Join(cfg.Dist, "release.json")
 	if err := os.Remove(reportPath); err != nil && !errors.Is(err, os.ErrNotExist) {
 		return fmt.Errorf("removing the previous %s: %w", reportPath, err)
@@ -214,7 +215,7 @@ func publish(ctx context.Context, e runEnv, cfg config, base baseImage, mounts m
 		return fmt.Errorf("reading the index digest of %s: %w", layoutDir, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.repo, cfg.repo, mounts), cfg.Tags, opts)
+	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.Repo, cfg.repo, mounts), cfg.Tags, opts)
 	if err != nil {
 		return err
 	}
@@ -273,7 +274,7 @@ func baseLayers(targets []target) (map[v1.Hash]bool, error) {
 // at a time, in the background.
 type assembler struct {
 	cfg     config
-	cache   layerCache     // dir "" when there is none
+	cache   store.Cache    // dir "" when there is none
 	targets map[string]int // platform string -> position
 	list    []target
 	images  []oci.PlatformImage
@@ -284,7 +285,7 @@ type assembler struct {
 }
 
 // startAssembly returns an assembler for targets; add each built binary, then wait (or stop).
-func startAssembly(ctx context.Context, cfg config, targets []target, cache layerCache) *assembler {
+func startAssembly(ctx context.Context, cfg config, targets []target, cache store.Cache) *assembler {
 	ctx, cancel := context.WithCancel(ctx)
 	g, gctx := errgroup.WithContext(ctx)
 	a := &assembler{cfg: cfg, cache: cache, targets: map[string]int{}, list: targets,
@@ -342,12 +343,12 @@ func (a *assembler) stop() {
 // makeImage puts the binary of r on the target's base image, with the release's annotations,
 // and computes the image's digest. The layer comes from cache when it has a directory (an
 // unchanged binary is then not compressed again), else it is compressed now.
-func makeImage(cfg config, cache layerCache, t target, r buildResult) (v1.Image, error) {
+func makeImage(cfg config, cache store.Cache, t target, r buildResult) (v1.Image, error) {
 	file := cfg.Name + exeSuffix(t.Platform.OS)
 	var layer v1.Layer
 	var err error
-	if cache.dir != "" {
-		layer, _, err = cache.layerAfterBuild(r.Path, file, cfg.Created, r.Before)
+	if cache.Dir != "" {
+		layer, _, err = cache.LayerAfterBuild(r.Path, file, cfg.Created, r.Before)
 	} else {
 		layer, err = oci.BinaryLayer(r.Path, file, cfg.Created)
 	}
@@ -418,7 +419,7 @@ func imageAnnotations(cfg config, t target) map[string]string {
 
 // indexAnnotations are the index's annotations: base.digest is the digest of the base index
 // (or manifest) XGO_BASE resolved to.
-func indexAnnotations(cfg config, base baseImage) map[string]string {
+func indexAnnotations(cfg config, base store.Base) map[string]string {
 	m := commonAnnotations(cfg)
 	if base.Digest != (v1.Hash{}) {
 		m[annotationBaseDigest] = base.Digest.String()

@@ -1,4 +1,4 @@
-package release
+package store
 
 import (
 	"context"
@@ -26,18 +26,19 @@ import (
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/releasetest"
 )
 
 // storedBaseSetup pushes baseIndex to a registry and returns its tag and digest references,
 // the options of requests that rec records, and the pushed index.
-func storedBaseSetup(t *testing.T) (tag, digest string, rec *recorder, opts []remote.Option, idx v1.ImageIndex) {
+func storedBaseSetup(t *testing.T) (tag, digest string, rec *releasetest.Recorder, opts []remote.Option, idx v1.ImageIndex) {
 	t.Helper()
-	repo, rec, opts := pushSetup(t)
+	repo, rec, opts := releasetest.Registry(t)
 	base, err := name.NewRepository(repo.RegistryStr()+"/base/multi", name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx = baseIndex(t)
+	idx = releasetest.MultiPlatformBase(t)
 	if err := remote.WriteIndex(base.Tag("1"), idx, opts...); err != nil {
 		t.Fatal(err)
 	}
@@ -48,14 +49,14 @@ func storedBaseSetup(t *testing.T) (tag, digest string, rec *recorder, opts []re
 // layoutFromBase loads ref through cache, puts one binary per platform on it and writes the
 // image layout to a new directory; it returns the directory, the index and the requests the
 // whole run made.
-func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, opts []remote.Option) (string, v1.ImageIndex, []string) {
+func layoutFromBase(t *testing.T, ref string, cache Cache, rec *releasetest.Recorder, opts []remote.Option) (string, v1.ImageIndex, []string) {
 	t.Helper()
-	before := len(rec.requests())
-	base, err := loadBase(context.Background(), ref, false, opts, cache)
+	before := len(rec.Requests())
+	base, err := LoadBase(context.Background(), ref, false, opts, cache)
 	if err != nil {
 		t.Fatal(err)
 	}
-	images := imagesOn(t, base, "linux/amd64", "linux/arm64", "linux/arm/v7")
+	images := releasetest.On(t, base.ImageFor, "linux/amd64", "linux/arm64", "linux/arm/v7")
 	idx, err := oci.NewIndex(images, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +65,7 @@ func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, o
 	if err := oci.WriteLayout(dir, idx); err != nil {
 		t.Fatal(err)
 	}
-	return dir, idx, rec.requests()[before:]
+	return dir, idx, rec.Requests()[before:]
 }
 
 // TestStoredBase checks that a base read through the cache gives the very images a base read
@@ -72,10 +73,10 @@ func layoutFromBase(t *testing.T, ref string, cache layerCache, rec *recorder, o
 // named by digest and only for the tag's digest when it is named by tag.
 func TestStoredBase(t *testing.T) {
 	tag, digest, rec, opts, _ := storedBaseSetup(t)
-	_, want, _ := layoutFromBase(t, tag, layerCache{}, rec, opts)
+	_, want, _ := layoutFromBase(t, tag, Cache{}, rec, opts)
 	wantDigest, _ := want.Digest()
 
-	cache := layerCache{dir: t.TempDir()}
+	cache := Cache{Dir: t.TempDir()}
 	for _, tc := range []struct {
 		name, ref string
 		warm      []string // the requests of a warm run
@@ -89,7 +90,7 @@ func TestStoredBase(t *testing.T) {
 				if got, _ := idx.Digest(); got != wantDigest {
 					t.Fatalf("run %d: index %s, want %s as built on the base read from the registry", run, got, wantDigest)
 				}
-				onDisk := layoutIndex(t, dir)
+				onDisk := releasetest.Layout(t, dir)
 				if err := validate.Index(onDisk); err != nil {
 					t.Fatalf("run %d: the layout: %v", run, err)
 				}
@@ -113,7 +114,7 @@ func withoutPing(reqs []string) []string {
 // has its digest is fetched again, never used.
 func TestStoredBaseDamaged(t *testing.T) {
 	_, digest, rec, opts, idx := storedBaseSetup(t)
-	cache := layerCache{dir: t.TempDir()}
+	cache := Cache{Dir: t.TempDir()}
 	_, want, _ := layoutFromBase(t, digest, cache, rec, opts)
 	wantDigest, _ := want.Digest()
 
@@ -148,7 +149,7 @@ func TestStoredBaseDamaged(t *testing.T) {
 	if gd, _ := got.Digest(); gd != wantDigest {
 		t.Fatalf("index %s on a damaged cache, want %s", gd, wantDigest)
 	}
-	if err := validate.Index(layoutIndex(t, dir)); err != nil {
+	if err := validate.Index(releasetest.Layout(t, dir)); err != nil {
 		t.Fatalf("the layout: %v", err)
 	}
 	for _, h := range []v1.Hash{d, im.Config.Digest, im.Layers[0].Digest} {
@@ -179,7 +180,7 @@ func sizeOf(t *testing.T, path string) int64 {
 // go-containerregistry refuses URLs on private and loopback addresses, and a test may use
 // nothing else: the refusal shows the URL was tried.
 func TestStoredBaseForeignLayer(t *testing.T) {
-	repo, rec, opts := pushSetup(t, registrytest.WithForeignLayers())
+	repo, rec, opts := releasetest.Registry(t, registrytest.WithForeignLayers())
 	layer, err := random.Layer(512, types.DockerLayer)
 	if err != nil {
 		t.Fatal(err)
@@ -189,7 +190,7 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	base = withPlatform(t, base, v1.Platform{OS: "linux", Architecture: "amd64"})
+	base = releasetest.WithPlatform(t, base, v1.Platform{OS: "linux", Architecture: "amd64"})
 	ref := repo.RegistryStr() + "/base/foreign:1"
 	r, err := registry.ParseRef(ref, false)
 	if err != nil {
@@ -199,16 +200,16 @@ func TestStoredBaseForeignLayer(t *testing.T) {
 		t.Fatal(err)
 	}
 	h, _ := layer.Digest()
-	for _, req := range rec.requests() {
+	for _, req := range rec.Requests() {
 		if strings.Contains(req, h.Hex) && !strings.HasPrefix(req, "HEAD ") {
 			t.Fatalf("the foreign layer went to the registry: %s", req)
 		}
 	}
-	b, err := loadBase(context.Background(), ref, false, opts, layerCache{dir: t.TempDir()})
+	b, err := LoadBase(context.Background(), ref, false, opts, Cache{Dir: t.TempDir()})
 	if err != nil {
 		t.Fatal(err)
 	}
-	img, _, err := b.imageFor(mustPlatform(t, "linux/amd64"))
+	img, _, err := b.ImageFor(releasetest.Platform(t, "linux/amd64"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -229,7 +230,7 @@ func TestStoredBaseReadsNoMoreThanDeclared(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			img = withPlatform(t, img, v1.Platform{OS: "linux", Architecture: "amd64"})
+			img = releasetest.WithPlatform(t, img, v1.Platform{OS: "linux", Architecture: "amd64"})
 			m, err := img.Manifest()
 			if err != nil {
 				t.Fatal(err)
@@ -269,10 +270,10 @@ func TestStoredBaseReadsNoMoreThanDeclared(t *testing.T) {
 			if err := remote.Write(r, img, opts...); err != nil {
 				t.Fatal(err)
 			}
-			base, err := loadBase(context.Background(), ref, false, opts, layerCache{dir: t.TempDir()})
+			base, err := LoadBase(context.Background(), ref, false, opts, Cache{Dir: t.TempDir()})
 			if err == nil {
 				var b v1.Image
-				if b, _, err = base.imageFor(mustPlatform(t, "linux/amd64")); err == nil {
+				if b, _, err = base.ImageFor(releasetest.Platform(t, "linux/amd64")); err == nil {
 					if _, err = b.ConfigFile(); err == nil {
 						err = oci.FetchLayerFiles(b)
 					}

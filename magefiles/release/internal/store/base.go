@@ -1,4 +1,4 @@
-package release
+package store
 
 import (
 	"context"
@@ -15,85 +15,85 @@ import (
 	"github.com/xgo-build/xgo-build/shim"
 )
 
-// baseImage is the resolved base: "scratch" (an empty image, no network) or a
+// Base is the resolved base: "scratch" (an empty image, no network) or a
 // remote image index or single-platform image.
-type baseImage struct {
+type Base struct {
 	Name   string          // as the user wrote it: "scratch" or a reference
 	Digest v1.Hash         // digest of the index or manifest fetched; zero for scratch
-	repo   name.Repository // where it was fetched from; zero for scratch
+	Repo   name.Repository // where it was fetched from; zero for scratch
 
-	index v1.ImageIndex // a multi-platform base; nil otherwise
-	image v1.Image      // a single-platform base, or the empty image for scratch
+	Index v1.ImageIndex // a multi-platform base; nil otherwise
+	Image v1.Image      // a single-platform base, or the empty image for scratch
 }
 
 // loadBase resolves ref: "scratch" without any network, anything else with at most one
 // registry call for its index or manifest (the images themselves are read lazily, when
 // used). With a cache directory, the base is read through the cache (see baseSource): a base
 // named by digest that the cache holds needs no request, one named by tag a HEAD request.
-func loadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option, cache layerCache) (baseImage, error) {
+func LoadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option, cache Cache) (Base, error) {
 	if ref == "scratch" {
-		return baseImage{Name: ref, image: empty.Image}, nil
+		return Base{Name: ref, Image: empty.Image}, nil
 	}
 	r, err := registry.ParseRef(ref, insecure)
 	if err != nil {
-		return baseImage{}, fmt.Errorf("loading base image: %w", err)
+		return Base{}, fmt.Errorf("loading base image: %w", err)
 	}
 	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
-	var b baseImage
+	var b Base
 	var mt types.MediaType
-	if cache.dir == "" {
+	if cache.Dir == "" {
 		b, mt, err = remoteBase(r, opts)
 	} else {
 		b, mt, err = storedBase(ctx, r, cache, opts)
 	}
 	if err != nil {
 		if registry.IsNotFound(err) {
-			return baseImage{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
+			return Base{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
 		}
-		return baseImage{}, fmt.Errorf("fetching base image %q: %w", ref, registry.Explain(err, r.Context().RegistryStr()))
+		return Base{}, fmt.Errorf("fetching base image %q: %w", ref, registry.Explain(err, r.Context().RegistryStr()))
 	}
-	if b.index == nil && b.image == nil {
-		return baseImage{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
+	if b.Index == nil && b.Image == nil {
+		return Base{}, fmt.Errorf("base image %q is a %s, not an image or an image index", ref, mt)
 	}
-	b.Name, b.repo = ref, r.Context()
+	b.Name, b.Repo = ref, r.Context()
 	return b, nil
 }
 
 // remoteBase fetches the index or manifest of r from its registry; the images are read from
 // there when used. Neither index nor image is set for another media type.
-func remoteBase(r name.Reference, opts []remote.Option) (baseImage, types.MediaType, error) {
+func remoteBase(r name.Reference, opts []remote.Option) (Base, types.MediaType, error) {
 	desc, err := remote.Get(r, opts...)
 	if err != nil {
-		return baseImage{}, "", err
+		return Base{}, "", err
 	}
-	b := baseImage{Digest: desc.Digest}
+	b := Base{Digest: desc.Digest}
 	switch {
 	case desc.MediaType.IsIndex():
-		b.index, err = desc.ImageIndex()
+		b.Index, err = desc.ImageIndex()
 	case desc.MediaType.IsImage():
-		b.image, err = desc.Image()
+		b.Image, err = desc.Image()
 	}
 	return b, desc.MediaType, err
 }
 
 // storedBase resolves r through the cache (see baseSource). Neither index nor image is set for
 // another media type.
-func storedBase(ctx context.Context, r name.Reference, cache layerCache, opts []remote.Option) (baseImage, types.MediaType, error) {
+func storedBase(ctx context.Context, r name.Reference, cache Cache, opts []remote.Option) (Base, types.MediaType, error) {
 	p, err := remote.NewPuller(opts...)
 	if err != nil {
-		return baseImage{}, "", err
+		return Base{}, "", err
 	}
 	src := &baseSource{ctx: ctx, cache: cache, repo: r.Context(), puller: p}
 	digest, mt, raw, err := src.resolve(r)
 	if err != nil {
-		return baseImage{}, "", err
+		return Base{}, "", err
 	}
-	b := baseImage{Digest: digest}
+	b := Base{Digest: digest}
 	switch {
 	case mt.IsIndex():
-		b.index = &storedIndex{src: src, digest: digest, mediaType: mt, raw: raw}
+		b.Index = &storedIndex{src: src, digest: digest, mediaType: mt, raw: raw}
 	case mt.IsImage():
-		b.image = newStoredImage(src, digest, mt, raw)
+		b.Image = newStoredImage(src, digest, mt, raw)
 	}
 	return b, mt, nil
 }
@@ -108,9 +108,9 @@ type baseEntry struct {
 // entries lists the images of the base with a platform Go can build for, in
 // the base's order. Attestations (unknown/unknown), entries without a platform
 // and platforms Go has no port for are left out.
-func (b baseImage) entries() ([]baseEntry, error) {
-	if b.index != nil {
-		m, err := b.index.IndexManifest()
+func (b Base) entries() ([]baseEntry, error) {
+	if b.Index != nil {
+		m, err := b.Index.IndexManifest()
 		if err != nil {
 			return nil, fmt.Errorf("reading base image %q: %w", b.Name, err)
 		}
@@ -125,10 +125,10 @@ func (b baseImage) entries() ([]baseEntry, error) {
 		}
 		return out, nil
 	}
-	if b.Name == "scratch" || b.image == nil {
+	if b.Name == "scratch" || b.Image == nil {
 		return nil, nil
 	}
-	cf, err := b.image.ConfigFile()
+	cf, err := b.Image.ConfigFile()
 	if err != nil {
 		return nil, fmt.Errorf("reading base image %q: %w", b.Name, err)
 	}
@@ -156,7 +156,7 @@ func entryFor(p *v1.Platform, digest v1.Hash) (baseEntry, bool) {
 // platforms lists the base's platforms, normalised, in the base's order,
 // without duplicates or attestation entries; nil for scratch (which suits any
 // platform).
-func (b baseImage) platforms() ([]shim.Platform, error) {
+func (b Base) Platforms() ([]shim.Platform, error) {
 	es, err := b.entries()
 	if err != nil {
 		return nil, err
@@ -178,7 +178,7 @@ func (b baseImage) platforms() ([]shim.Platform, error) {
 // for the arch's default variant serves (linux/amd64 for linux/amd64/v3), and
 // for arm the next lower variant (arm/v6 for arm/v7). Otherwise it is an error
 // that names p and lists the base's platforms.
-func (b baseImage) imageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
+func (b Base) ImageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
 	if b.Name == "scratch" {
 		return empty.Image, v1.Hash{}, nil
 	}
@@ -201,10 +201,10 @@ func (b baseImage) imageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
 		}
 		return nil, v1.Hash{}, fmt.Errorf("base image %q has no %s image (it has: %s)", b.Name, p, list)
 	}
-	if b.index == nil {
-		return b.image, b.Digest, nil
+	if b.Index == nil {
+		return b.Image, b.Digest, nil
 	}
-	img, err := b.index.Image(e.digest)
+	img, err := b.Index.Image(e.digest)
 	if err != nil {
 		return nil, v1.Hash{}, fmt.Errorf("reading the %s image of base %q: %w", p, b.Name, err)
 	}

@@ -1,4 +1,4 @@
-package release
+package store
 
 import (
 	"bytes"
@@ -19,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/releasetest"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -64,9 +65,9 @@ func sameLayer(t testing.TB, got, want v1.Layer) {
 	}
 }
 
-func cacheLayer(t testing.TB, c layerCache, path, name string) (v1.Layer, bool) {
+func cacheLayer(t testing.TB, c Cache, path, name string) (v1.Layer, bool) {
 	t.Helper()
-	l, hit, err := c.layer(path, name, created)
+	l, hit, err := c.Layer(path, name, releasetest.Created)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -110,7 +111,7 @@ func TestGoBuildIDText(t *testing.T) {
 	if id, err := goBuildID(f, fi.Size()); err != nil || id != "abc/def" {
 		t.Errorf("goBuildID = %q, %v; want abc/def", id, err)
 	}
-	none := writeBinary(t, "no build id here")
+	none := releasetest.Binary(t, "no build id here")
 	g, err := os.Open(none)
 	if err != nil {
 		t.Fatal(err)
@@ -122,10 +123,10 @@ func TestGoBuildIDText(t *testing.T) {
 }
 
 func TestLayerCacheHitAndMiss(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 200<<10, 1)
-	want := mustLayer(t, bin, "app", created)
+	want := releasetest.Layer(t, bin, "app", releasetest.Created)
 
 	l, hit := cacheLayer(t, c, bin, "app")
 	if hit {
@@ -142,12 +143,12 @@ func TestLayerCacheHitAndMiss(t *testing.T) {
 	if _, hit := cacheLayer(t, c, bin, "other"); hit {
 		t.Error("another file name: hit, want a miss")
 	}
-	if _, hit, _ := c.layer(bin, "app", created.Add(time.Hour)); hit {
+	if _, hit, _ := c.Layer(bin, "app", releasetest.Created.Add(time.Hour)); hit {
 		t.Error("another time: hit, want a miss")
 	}
 
 	// A file without a build ID is keyed by its contents.
-	plain := writeBinary(t, "#!/bin/sh\necho hi\n")
+	plain := releasetest.Binary(t, "#!/bin/sh\necho hi\n")
 	if _, hit := cacheLayer(t, c, plain, "app"); hit {
 		t.Error("plain file, first use: hit")
 	}
@@ -155,11 +156,11 @@ func TestLayerCacheHitAndMiss(t *testing.T) {
 	if !hit {
 		t.Error("plain file, second use: miss")
 	}
-	sameLayer(t, l, mustLayer(t, plain, "app", created))
+	sameLayer(t, l, releasetest.Layer(t, plain, "app", releasetest.Created))
 }
 
 func TestLayerCacheNeverServesAChangedBinary(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
 	cacheLayer(t, c, bin, "app")
@@ -170,7 +171,7 @@ func TestLayerCacheNeverServesAChangedBinary(t *testing.T) {
 	if hit {
 		t.Error("new build ID: hit")
 	}
-	sameLayer(t, l, mustLayer(t, bin, "app", created))
+	sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 
 	// Changed after linking: the same build ID and size, other bytes, a new mtime.
 	fakeGoBinary(t, bin, "a/c", 64<<10, 3)
@@ -179,7 +180,7 @@ func TestLayerCacheNeverServesAChangedBinary(t *testing.T) {
 	if hit {
 		t.Error("same build ID, other bytes: hit")
 	}
-	sameLayer(t, l, mustLayer(t, bin, "app", created))
+	sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 
 	// Written again with the same bytes (a fresh dist): served, after a hash.
 	fakeGoBinary(t, bin, "a/c", 64<<10, 3)
@@ -188,17 +189,17 @@ func TestLayerCacheNeverServesAChangedBinary(t *testing.T) {
 	if !hit {
 		t.Error("same bytes written again: miss, want a hit")
 	}
-	sameLayer(t, l, mustLayer(t, bin, "app", created))
+	sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 }
 
 func TestLayerCacheRebuildsDamagedEntries(t *testing.T) {
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
-	want := mustLayer(t, bin, "app", created)
-	d := digestOf(t, want)
+	want := releasetest.Layer(t, bin, "app", releasetest.Created)
+	d := releasetest.Digest(t, want)
 
-	damage := map[string]func(t *testing.T, c layerCache){
-		"blob changed": func(t *testing.T, c layerCache) {
+	damage := map[string]func(t *testing.T, c Cache){
+		"blob changed": func(t *testing.T, c Cache) {
 			p := c.blobPath(d)
 			os.Chmod(p, 0o644)
 			data, _ := os.ReadFile(p)
@@ -207,31 +208,31 @@ func TestLayerCacheRebuildsDamagedEntries(t *testing.T) {
 				t.Fatal(err)
 			}
 		},
-		"blob truncated": func(t *testing.T, c layerCache) {
+		"blob truncated": func(t *testing.T, c Cache) {
 			if err := os.Truncate(c.blobPath(d), 10); err != nil {
 				t.Fatal(err)
 			}
 		},
-		"blob missing": func(t *testing.T, c layerCache) {
+		"blob missing": func(t *testing.T, c Cache) {
 			if err := os.Remove(c.blobPath(d)); err != nil {
 				t.Fatal(err)
 			}
 		},
-		"entry not JSON": func(t *testing.T, c layerCache) {
-			p := c.entryPath(c.key("a/b", 64<<10+int64(len("\x7fNOTELF\x00padding\xff Go build ID: \"a/b\"\n \xff")), "app", created))
+		"entry not JSON": func(t *testing.T, c Cache) {
+			p := c.entryPath(c.key("a/b", 64<<10+int64(len("\x7fNOTELF\x00padding\xff Go build ID: \"a/b\"\n \xff")), "app", releasetest.Created))
 			if err := os.WriteFile(p, []byte("{garbage"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		},
-		"entries missing": func(t *testing.T, c layerCache) {
-			if err := os.RemoveAll(filepath.Join(c.dir, "entries")); err != nil {
+		"entries missing": func(t *testing.T, c Cache) {
+			if err := os.RemoveAll(filepath.Join(c.Dir, "entries")); err != nil {
 				t.Fatal(err)
 			}
 		},
 	}
 	for name, f := range damage {
 		t.Run(name, func(t *testing.T) {
-			c := layerCache{dir: t.TempDir()}
+			c := Cache{Dir: t.TempDir()}
 			cacheLayer(t, c, bin, "app")
 			f(t, c)
 			l, hit := cacheLayer(t, c, bin, "app")
@@ -247,19 +248,19 @@ func TestLayerCacheRebuildsDamagedEntries(t *testing.T) {
 }
 
 func TestLayerCacheUnwritable(t *testing.T) {
-	file := writeBinary(t, "not a directory")
-	c := layerCache{dir: filepath.Join(file, "cache")}
+	file := releasetest.Binary(t, "not a directory")
+	c := Cache{Dir: filepath.Join(file, "cache")}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 1000, 1)
 	l, hit := cacheLayer(t, c, bin, "app")
 	if hit {
 		t.Fatal("hit in a cache that cannot exist")
 	}
-	sameLayer(t, l, mustLayer(t, bin, "app", created))
+	sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 }
 
 func TestLayerCacheConcurrentUse(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	dir := t.TempDir()
 	var bins []string
 	var wants []v1.Hash
@@ -267,14 +268,14 @@ func TestLayerCacheConcurrentUse(t *testing.T) {
 		p := filepath.Join(dir, "app"+string(rune('0'+i)))
 		fakeGoBinary(t, p, "id/"+string(rune('0'+i)), 128<<10, uint64(i))
 		bins = append(bins, p)
-		wants = append(wants, digestOf(t, mustLayer(t, p, "app", created)))
+		wants = append(wants, releasetest.Digest(t, releasetest.Layer(t, p, "app", releasetest.Created)))
 	}
 	var wg sync.WaitGroup
 	errs := make(chan string, 64)
 	for range 4 {
 		for i, p := range bins {
 			wg.Go(func() {
-				l, _, err := c.layer(p, "app", created)
+				l, _, err := c.Layer(p, "app", releasetest.Created)
 				if err != nil {
 					errs <- err.Error()
 					return
@@ -296,12 +297,12 @@ func TestLayerCacheConcurrentUse(t *testing.T) {
 	}
 	for i, p := range bins {
 		l, hit := cacheLayer(t, c, p, "app")
-		if !hit || digestOf(t, l) != wants[i] {
-			t.Errorf("%s after concurrent use: hit %v, digest %s", p, hit, digestOf(t, l))
+		if !hit || releasetest.Digest(t, l) != wants[i] {
+			t.Errorf("%s after concurrent use: hit %v, digest %s", p, hit, releasetest.Digest(t, l))
 		}
 	}
-	leftovers, _ := filepath.Glob(filepath.Join(c.dir, "*", "*", ".tmp-*"))
-	more, _ := filepath.Glob(filepath.Join(c.dir, "*", "*", "*", ".tmp-*"))
+	leftovers, _ := filepath.Glob(filepath.Join(c.Dir, "*", "*", ".tmp-*"))
+	more, _ := filepath.Glob(filepath.Join(c.Dir, "*", "*", "*", ".tmp-*"))
 	if len(leftovers)+len(more) > 0 {
 		t.Errorf("temporary files left: %v %v", leftovers, more)
 	}
@@ -323,8 +324,8 @@ func TestCacheDir(t *testing.T) {
 		{map[string]string{"HOME": "/h"}, "/h/.cache/xgo-build/layers"},
 		{map[string]string{}, ""},
 	} {
-		if got := cacheDir(envMap(tc.env)); got != tc.want {
-			t.Errorf("cacheDir(%v) = %q, want %q", tc.env, got, tc.want)
+		if got := CacheDir(envMap(tc.env)); got != tc.want {
+			t.Errorf("CacheDir(%v) = %q, want %q", tc.env, got, tc.want)
 		}
 	}
 }
@@ -332,13 +333,13 @@ func TestCacheDir(t *testing.T) {
 // The image and layout made from a cached layer are those made without the cache, and the
 // layout links the cached blob instead of writing it again.
 func TestCachedLayerImageAndLayout(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
-	spec := oci.ImageSpec{Platform: shim.Platform{OS: "linux", Arch: "amd64"}, Entrypoint: []string{"/app"}, Created: created}
+	spec := oci.ImageSpec{Platform: shim.Platform{OS: "linux", Arch: "amd64"}, Entrypoint: []string{"/app"}, Created: releasetest.Created}
 	var digests []v1.Hash
 	for _, cached := range []bool{false, true, true} {
-		l := mustLayer(t, bin, "app", created)
+		l := releasetest.Layer(t, bin, "app", releasetest.Created)
 		if cached {
 			l, _ = cacheLayer(t, c, bin, "app")
 		}
@@ -354,13 +355,13 @@ func TestCachedLayerImageAndLayout(t *testing.T) {
 		if err := oci.WriteLayout(dir, idx); err != nil {
 			t.Fatal(err)
 		}
-		if err := validate.Index(readLayout(t, dir)); err != nil {
+		if err := validate.Index(releasetest.Layout(t, dir)); err != nil {
 			t.Fatalf("validate.Index: %v", err)
 		}
 		d, _ := idx.Digest()
 		digests = append(digests, d)
 		if cached {
-			ld := digestOf(t, l)
+			ld := releasetest.Digest(t, l)
 			a, err1 := os.Stat(filepath.Join(dir, "blobs", "sha256", ld.Hex))
 			b, err2 := os.Stat(c.blobPath(ld))
 			if err1 != nil || err2 != nil || !os.SameFile(a, b) {
@@ -374,7 +375,7 @@ func TestCachedLayerImageAndLayout(t *testing.T) {
 }
 
 func TestLayerCacheTrim(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	dir := t.TempDir()
 	oldBin, newBin := filepath.Join(dir, "old"), filepath.Join(dir, "new")
 	fakeGoBinary(t, oldBin, "old/id", 1000, 1)
@@ -385,7 +386,7 @@ func TestLayerCacheTrim(t *testing.T) {
 	// Everything is six days old; then the new binary is used again.
 	past := time.Now().Add(-6 * 24 * time.Hour)
 	for _, pattern := range []string{"entries/*/*", "blobs/sha256/*"} {
-		files, _ := filepath.Glob(filepath.Join(c.dir, pattern))
+		files, _ := filepath.Glob(filepath.Join(c.Dir, pattern))
 		for _, f := range files {
 			if err := os.Chtimes(f, past, past); err != nil {
 				t.Fatal(err)
@@ -395,7 +396,7 @@ func TestLayerCacheTrim(t *testing.T) {
 	if _, hit := cacheLayer(t, c, newBin, "app"); !hit {
 		t.Fatal("new binary: miss before the trim")
 	}
-	c.trim(time.Now())
+	c.Trim(time.Now())
 	if _, hit := cacheLayer(t, c, newBin, "app"); !hit {
 		t.Error("a layer used today was trimmed")
 	}
@@ -403,11 +404,11 @@ func TestLayerCacheTrim(t *testing.T) {
 		t.Error("a layer unused for six days was kept")
 	}
 	// The old one was made again; a second trim the same day does nothing.
-	files, _ := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*"))
+	files, _ := filepath.Glob(filepath.Join(c.Dir, "entries", "*", "*"))
 	for _, f := range files {
 		os.Chtimes(f, past, past)
 	}
-	c.trim(time.Now())
+	c.Trim(time.Now())
 	if _, hit := cacheLayer(t, c, oldBin, "app"); !hit {
 		t.Error("trim ran twice within a day")
 	}
@@ -417,14 +418,14 @@ func TestLayerCacheTrim(t *testing.T) {
 // checked by digest: a hit on an unchanged blob needs no hash, and a blob whose file changed
 // since (here only its time) is checked again and the new time recorded.
 func TestLayerCacheRecordsTheBlobTime(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
 	l, _ := cacheLayer(t, c, bin, "app")
-	blob := c.blobPath(digestOf(t, l))
+	blob := c.blobPath(releasetest.Digest(t, l))
 	entry := func() cacheEntry {
 		t.Helper()
-		matches, err := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*.json"))
+		matches, err := filepath.Glob(filepath.Join(c.Dir, "entries", "*", "*.json"))
 		if err != nil || len(matches) != 1 {
 			t.Fatalf("entries: %v, %v", matches, err)
 		}
@@ -481,16 +482,16 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	setup := func(t *testing.T) (layerCache, string, v1.Layer) {
-		c := layerCache{dir: t.TempDir()}
+	setup := func(t *testing.T) (Cache, string, v1.Layer) {
+		c := Cache{Dir: t.TempDir()}
 		bin := filepath.Join(t.TempDir(), "app")
 		fakeGoBinary(t, bin, "a/b", 64<<10, 1)
 		l, _ := cacheLayer(t, c, bin, "app")
 		return c, bin, l
 	}
-	after := func(t *testing.T, c layerCache, bin string, before os.FileInfo) (v1.Layer, bool) {
+	after := func(t *testing.T, c Cache, bin string, before os.FileInfo) (v1.Layer, bool) {
 		t.Helper()
-		l, hit, err := c.layerAfterBuild(bin, "app", created, before)
+		l, hit, err := c.LayerAfterBuild(bin, "app", releasetest.Created, before)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -537,7 +538,7 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 		if hit {
 			t.Fatal("replaced binary: hit")
 		}
-		sameLayer(t, l, mustLayer(t, bin, "app", created))
+		sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 	})
 	t.Run("changed before the build", func(t *testing.T) {
 		c, bin, _ := setup(t)
@@ -549,7 +550,7 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 		if hit {
 			t.Fatal("binary changed before the build: hit")
 		}
-		sameLayer(t, l, mustLayer(t, bin, "app", created))
+		sameLayer(t, l, releasetest.Layer(t, bin, "app", releasetest.Created))
 	})
 	t.Run("no binary before the build", func(t *testing.T) {
 		c, bin, want := setup(t)
@@ -567,13 +568,13 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 // the renewed time. The blob is changed behind the cache's back, keeping its checked time, so
 // a hash would show: the cache trusts a blob whose time is the one it checked.
 func TestLayerCacheKeepsTheCheckOfAUsedBlob(t *testing.T) {
-	c := layerCache{dir: t.TempDir()}
+	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
 	l, _ := cacheLayer(t, c, bin, "app")
-	blob := c.blobPath(digestOf(t, l))
+	blob := c.blobPath(releasetest.Digest(t, l))
 	old := time.Now().Add(-2 * touchAge).Round(time.Second)
-	matches, err := filepath.Glob(filepath.Join(c.dir, "entries", "*", "*.json"))
+	matches, err := filepath.Glob(filepath.Join(c.Dir, "entries", "*", "*.json"))
 	if err != nil || len(matches) != 1 {
 		t.Fatalf("entries: %v, %v", matches, err)
 	}

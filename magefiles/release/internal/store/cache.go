@@ -1,4 +1,10 @@
-package release
+// Package store is the release's disk cache and its base images: Cache keeps the layer of
+// every binary by its Go build ID, and the blobs of remote bases, in a directory that
+// concurrent runs may share (entries renamed into place, every blob checked against its
+// digest before use, unused ones trimmed after five days); LoadBase resolves XGO_BASE
+// (scratch, or an image or index in a registry, read through the cache) to a Base that
+// names its platforms and gives the image for each.
+package store
 
 import (
 	"archive/tar"
@@ -24,12 +30,12 @@ import (
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
-// layerFormat names the way oci.BinaryLayer and layerCache make a layer from a binary. Change it
+// layerFormat names the way oci.BinaryLayer and Cache make a layer from a binary. Change it
 // whenever the layer bytes would change for the same binary (tar header, compression), so
 // that entries made the old way are never used.
 const layerFormat = "xgo-build layer 1 (pax, 0755, uid 0, gzip 1)"
 
-// layerCache keeps the layer of every binary it has seen, keyed by the binary's Go build ID,
+// Cache keeps the layer of every binary it has seen, keyed by the binary's Go build ID,
 // its size, the file name in the layer, the layer time and layerFormat, so that a binary go
 // build did not change is not tarred, compressed or hashed again. Entries hold the layer's
 // digest, diff ID and size, and the compressed blob itself.
@@ -39,14 +45,14 @@ const layerFormat = "xgo-build layer 1 (pax, 0755, uid 0, gzip 1)"
 // An entry is used only if its blob has the recorded size and digest, and only for a binary
 // with the recorded size and modification time or, failing that, the recorded SHA-256: a
 // binary changed after linking (same build ID, other bytes) is never served from the cache.
-type layerCache struct {
-	dir string // <dir>/entries/<key>.json, <dir>/blobs/sha256/<hex>
+type Cache struct {
+	Dir string // <Dir>/entries/<key>.json, <Dir>/blobs/sha256/<hex>; "" is no cache
 }
 
-// cacheDir returns the layer cache directory: XGO_CACHE when set ("off" disables the cache:
+// CacheDir returns the layer cache directory: XGO_CACHE when set ("off" disables the cache:
 // ""), else <user cache dir>/xgo-build/layers as os.UserCacheDir places it, read through
 // getenv. It returns "" when no directory can be found.
-func cacheDir(getenv func(string) string) string {
+func CacheDir(getenv func(string) string) string {
 	if v := strings.TrimSpace(getenv("XGO_CACHE")); v != "" {
 		if strings.EqualFold(v, "off") {
 			return ""
@@ -111,8 +117,8 @@ type cacheEntry struct {
 // now in one pass (tar, hash, compress, hash) and stored. hit reports a cache hit. Only an
 // unreadable binary is an error; a cache that cannot be written gives a layer read from the
 // binary instead.
-func (c layerCache) layer(path, name string, created time.Time) (l v1.Layer, hit bool, err error) {
-	return c.layerAfterBuild(path, name, created, nil)
+func (c Cache) Layer(path, name string, created time.Time) (l v1.Layer, hit bool, err error) {
+	return c.LayerAfterBuild(path, name, created, nil)
 }
 
 // layerAfterBuild is layer for a binary that go build has just written or found up to date:
@@ -120,7 +126,7 @@ func (c layerCache) layer(path, name string, created time.Time) (l v1.Layer, hit
 // checked against that very file (its recorded time is the file's time before the build) and
 // the build left the same file of the same size, go only renewed its time, as it does for an
 // up-to-date binary: the bytes are the checked ones and are not read again.
-func (c layerCache) layerAfterBuild(path, name string, created time.Time, before os.FileInfo) (l v1.Layer, hit bool, err error) {
+func (c Cache) LayerAfterBuild(path, name string, created time.Time, before os.FileInfo) (l v1.Layer, hit bool, err error) {
 	if name == "" || name == "." || name == ".." || strings.ContainsAny(name, `/\`) {
 		return nil, false, fmt.Errorf("making a layer of %s: invalid file name %q", path, name)
 	}
@@ -168,23 +174,23 @@ func (c layerCache) layerAfterBuild(path, name string, created time.Time, before
 }
 
 // key names the entry of a binary: every input that changes its layer.
-func (layerCache) key(buildID string, size int64, name string, created time.Time) string {
+func (Cache) key(buildID string, size int64, name string, created time.Time) string {
 	h := sha256.New()
 	fmt.Fprintf(h, "%s\n%s\n%d\n%s\n%d\n", layerFormat, buildID, size, name, oci.LayerTime(created).Unix())
 	return hex.EncodeToString(h.Sum(nil))
 }
 
-func (c layerCache) entryPath(key string) string {
-	return filepath.Join(c.dir, "entries", key[:2], key+".json")
+func (c Cache) entryPath(key string) string {
+	return filepath.Join(c.Dir, "entries", key[:2], key+".json")
 }
 
-func (c layerCache) blobPath(h v1.Hash) string {
-	return filepath.Join(c.dir, "blobs", h.Algorithm, h.Hex)
+func (c Cache) blobPath(h v1.Hash) string {
+	return filepath.Join(c.Dir, "blobs", h.Algorithm, h.Hex)
 }
 
 // lookup returns the cached layer of key when the entry is intact and matches the binary f;
 // before is the binary before the go build that left it (see layerAfterBuild), or nil.
-func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer, bool) {
+func (c Cache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer, bool) {
 	e, ok := c.readEntry(key)
 	if !ok || e.Format != layerFormat || e.BinarySize != fi.Size() {
 		return nil, false
@@ -230,7 +236,7 @@ func (c layerCache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.L
 // of its last check (it was checked when stored). It marks the blob as used, and the entry
 // learns the time that gives it, so that the mark costs no hash next time; changed says that
 // e.BlobTime moved, for the caller to write the entry.
-func (c layerCache) checkBlob(h v1.Hash, e *cacheEntry) (intact, changed bool) {
+func (c Cache) checkBlob(h v1.Hash, e *cacheEntry) (intact, changed bool) {
 	blob := c.blobPath(h)
 	bi, err := os.Stat(blob)
 	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
@@ -258,7 +264,7 @@ func onlyTouched(e cacheEntry, before, fi os.FileInfo) bool {
 
 // store makes the layer of the binary f in one pass, puts the blob and the entry in the
 // cache and returns the layer, read from the cached blob.
-func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name string, created time.Time) (v1.Layer, error) {
+func (c Cache) store(key, buildID string, f *os.File, fi os.FileInfo, name string, created time.Time) (v1.Layer, error) {
 	tmp, err := c.tempBlob()
 	if err != nil {
 		return nil, err
@@ -303,8 +309,8 @@ func (c layerCache) store(key, buildID string, f *os.File, fi os.FileInfo, name 
 }
 
 // tempBlob creates a temporary file in the blobs directory, for commitBlob.
-func (c layerCache) tempBlob() (*os.File, error) {
-	blobs := filepath.Join(c.dir, "blobs", "sha256")
+func (c Cache) tempBlob() (*os.File, error) {
+	blobs := filepath.Join(c.Dir, "blobs", "sha256")
 	if err := os.MkdirAll(blobs, 0o755); err != nil {
 		return nil, err
 	}
@@ -313,7 +319,7 @@ func (c layerCache) tempBlob() (*os.File, error) {
 
 // commitBlob makes the closed temporary file tmp the read-only blob d and returns the blob's
 // file information.
-func (c layerCache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
+func (c Cache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
 	if err := os.Chmod(tmp, 0o444); err != nil {
 		return nil, err
 	}
@@ -325,18 +331,18 @@ func (c layerCache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
 
 // readEntry reads the layer or blob entry of key; ok is false when it is missing or
 // unreadable.
-func (c layerCache) readEntry(key string) (e cacheEntry, ok bool) {
+func (c Cache) readEntry(key string) (e cacheEntry, ok bool) {
 	return e, c.readJSON(key, &e)
 }
 
 // readJSON reads the entry of key into v; it reports whether there was one that could be read.
-func (c layerCache) readJSON(key string, v any) bool {
+func (c Cache) readJSON(key string, v any) bool {
 	data, err := os.ReadFile(c.entryPath(key))
 	return err == nil && json.Unmarshal(data, v) == nil
 }
 
 // writeEntry writes the entry e of key: to a temporary file, renamed into place.
-func (c layerCache) writeEntry(key string, e any) error {
+func (c Cache) writeEntry(key string, e any) error {
 	data, err := json.Marshal(e)
 	if err != nil {
 		return err
@@ -507,7 +513,7 @@ const cacheMaxAge = 5 * 24 * time.Hour
 const touchAge = time.Hour
 
 // touch marks files as used now, for trim.
-func (c layerCache) touch(paths ...string) {
+func (c Cache) touch(paths ...string) {
 	for _, p := range paths {
 		if fi, err := os.Stat(p); err == nil {
 			c.renew(p, fi.ModTime())
@@ -517,7 +523,7 @@ func (c layerCache) touch(paths ...string) {
 
 // renew marks the file at path, last modified at mtime, as used now when that time is older
 // than touchAge, and returns the new time and true when it did.
-func (layerCache) renew(path string, mtime time.Time) (time.Time, bool) {
+func (Cache) renew(path string, mtime time.Time) (time.Time, bool) {
 	now := time.Now()
 	if now.Sub(mtime) <= touchAge || os.Chtimes(path, now, now) != nil {
 		return time.Time{}, false
@@ -532,20 +538,20 @@ func (layerCache) renew(path string, mtime time.Time) (time.Time, bool) {
 // cacheMaxAge/5 (it keeps the time of the last trim in the file "trimmed"). An entry whose
 // blob is gone is simply made again, so trim never breaks a concurrent run. Errors are
 // ignored: a cache that cannot be trimmed still works.
-func (c layerCache) trim(now time.Time) {
-	if c.dir == "" {
+func (c Cache) Trim(now time.Time) {
+	if c.Dir == "" {
 		return
 	}
-	mark := filepath.Join(c.dir, "trimmed")
+	mark := filepath.Join(c.Dir, "trimmed")
 	if fi, err := os.Stat(mark); err == nil && now.Sub(fi.ModTime()) < cacheMaxAge/5 {
 		return
 	}
-	if _, err := os.Stat(c.dir); err != nil {
+	if _, err := os.Stat(c.Dir); err != nil {
 		return
 	}
 	for _, pattern := range []string{
-		filepath.Join(c.dir, "entries", "*", "*"),
-		filepath.Join(c.dir, "blobs", "sha256", "*"),
+		filepath.Join(c.Dir, "entries", "*", "*"),
+		filepath.Join(c.Dir, "blobs", "sha256", "*"),
 	} {
 		files, _ := filepath.Glob(pattern)
 		for _, f := range files {

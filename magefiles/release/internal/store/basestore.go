@@ -1,4 +1,4 @@
-package release
+package store
 
 import (
 	"bytes"
@@ -22,14 +22,14 @@ import (
 // there by digest, and its layers as files. A warm run then reads the base from disk: a base
 // named by digest needs no request at all, one named by tag one HEAD request to learn its
 // digest, and the layout links the base's layers instead of downloading them again. Every
-// blob is checked against its digest before it is used (see layerCache.smallBlob and
-// layerCache.remoteBlob).
+// blob is checked against its digest before it is used (see Cache.smallBlob and
+// Cache.remoteBlob).
 
 // baseSource is where the parts of a stored base come from: the cache first, else the
 // base's repository.
 type baseSource struct {
 	ctx    context.Context
-	cache  layerCache
+	cache  Cache
 	repo   name.Repository
 	puller *remote.Puller // shared by every request, so the registry is pinged once
 }
@@ -419,7 +419,7 @@ const blobFormat = "xgo-build blob 1"
 // smallBlob returns the bytes of blob h (a manifest or config): the cache's copy when it
 // hashes to h, else what fetch returns, checked and stored. Small blobs are hashed on every
 // read.
-func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, error) {
+func (c Cache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, error) {
 	if data, err := os.ReadFile(c.blobPath(h)); err == nil && h.Algorithm == "sha256" {
 		if got, _, err := v1.SHA256(bytes.NewReader(data)); err == nil && got == h {
 			c.touch(c.blobPath(h))
@@ -433,7 +433,7 @@ func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, 
 	if got, _, err := v1.SHA256(bytes.NewReader(data)); err != nil || got != h {
 		return nil, fmt.Errorf("blob %s: the registry sent data with digest %s", h, got)
 	}
-	if c.dir != "" {
+	if c.Dir != "" {
 		_, _ = c.putBlob(h, int64(len(data)), bytes.NewReader(data)) // a failure costs a request next time
 	}
 	return data, nil
@@ -443,7 +443,7 @@ func (c layerCache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, 
 // checked against h at its current modification time is used as it is; one whose time
 // changed is hashed again (see checkBlob); a missing or damaged one is read from open,
 // checked and stored.
-func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
+func (c Cache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
 	key := c.blobKey(h)
 	if e, ok := c.readEntry(key); ok && e.Format == blobFormat && e.Digest == h.String() && e.Size == size {
 		if intact, changed := c.checkBlob(h, &e); intact {
@@ -471,7 +471,7 @@ func (c layerCache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser
 
 // putBlob stores the size bytes of r as blob h, checking them against h as they are written,
 // and returns the stored blob's file information.
-func (c layerCache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, error) {
+func (c Cache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, error) {
 	if h.Algorithm != "sha256" {
 		return nil, fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
 	}
@@ -498,7 +498,7 @@ func (c layerCache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, er
 }
 
 // blobKey names the entry that records the last check of blob h.
-func (layerCache) blobKey(h v1.Hash) string {
+func (Cache) blobKey(h v1.Hash) string {
 	sum := sha256.Sum256([]byte(blobFormat + "\n" + h.String() + "\n"))
 	return hex.EncodeToString(sum[:])
 }
