@@ -36,4 +36,15 @@
 // TARGETOS/TARGETARCH/TARGETVARIANT. [Vars] gives GOOS, GOARCH, the arch's variable and
 // CGO_ENABLED=0 (unless CGO_ENABLED is set), refusing a user's setting that contradicts the
 // target, and [MergeEnv] applies them without duplicate keys.
+//
+// # The real go
+//
+// The go that xgo-build runs is XGO_GO if set, else the first go on PATH that is not xgo-build
+// itself; another copy of xgo-build there is reported as a loop. When that go is not the real
+// go (its build info does not name cmd/go: a script or other wrapper), the shim also sets
+// XGO_BUILD_DEPTH=N:PATH for it, N counting such wrappers run by the shims up the chain and
+// PATH naming the last. A shim that would run a ninth reports a loop (a wrapper that runs
+// xgo-build again) instead of spinning. Only wrappers count, never the real go, so a go test,
+// go generate or go run whose program runs xgo-build is never refused, even through a wrapper
+// such as a version manager's shim.
 package shim

@@ -117,8 +117,26 @@ func sameFile(a, b string) bool {
 	return os.SameFile(fa, fb)
 }
 
+// realGoMainPath is the package path of the go command, as recorded in its build info.
+const realGoMainPath = "cmd/go"
+
 // isShimBinary reports whether path is a build of the xgo-build command, from its build info.
 func isShimBinary(path string) bool {
+	return mainPackage(path) == shimMainPath
+}
+
+// isRealGo reports whether path is a build of the go command itself, from its build info: a
+// script or any other wrapper around go is not.
+func isRealGo(path string) bool {
+	return mainPackage(path) == realGoMainPath
+}
+
+// mainPackage returns the main package path recorded in the build info of the Go binary at
+// path, or "" when path is not a Go binary with build info (a shell script, say).
+func mainPackage(path string) string {
 	bi, err := buildinfo.ReadFile(path)
-	return err == nil && bi.Path == shimMainPath
+	if err != nil {
+		return ""
+	}
+	return bi.Path
 }

@@ -13,9 +13,13 @@ func (inv invocation) list() int {
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}
+	env, err := markDepth(inv.environ, inv.getenv, gopath)
+	if err != nil {
+		return inv.fail(exitShim, err)
+	}
 	var out, errOut bytes.Buffer
 	argv := []string{gopath, "tool", "dist", "list"}
-	code, err := runChild(gopath, argv, inv.environ, nil, &out, &errOut)
+	code, err := runChild(gopath, argv, env, nil, &out, &errOut)
 	if err == nil && code != 0 {
 		err = fmt.Errorf("exit status %d: %s", code, strings.TrimSpace(errOut.String()))
 	}

@@ -270,9 +270,14 @@ func (inv invocation) warnHost() {
 	fmt.Fprintf(inv.stderr, "%s: warning: no target platform (TARGETPLATFORM, TARGETOS/TARGETARCH unset): building for the host; declare ARG TARGETPLATFORM in the Dockerfile stage or pass --xgo-platform\n", progName)
 }
 
-// runGo finds the real go and runs it with args (argv[0] excluded) and env.
+// runGo finds the real go and runs it with args (argv[0] excluded) and env, marked with the
+// wrapper depth (see markDepth).
 func (inv invocation) runGo(args, env []string) int {
 	gopath, err := findGo(inv.getenv, inv.self)
+	if err != nil {
+		return inv.fail(exitShim, err)
+	}
+	env, err = markDepth(env, inv.getenv, gopath)
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}

@@ -3,6 +3,7 @@ package shim
 import (
 	"bytes"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
@@ -196,18 +197,32 @@ func TestRunErrors(t *testing.T) {
 	}
 }
 
+// TestRunHostWarning checks a host build: one warning, and the environment untouched for the
+// real go; a wrapper around go (a script) gets the loop marker only.
 func TestRunHostWarning(t *testing.T) {
-	dir, _ := fakeGoDir(t)
-	environ := []string{"PATH=" + dir, "FOO=bar"}
-	code, _, stderr, rec := runRecorded(t, []string{"xgo-build", "-o", "app"}, environ, 0)
-	if code != 0 || rec == nil {
-		t.Fatalf("exit %d, ran %v", code, rec)
+	realGo, err := exec.LookPath("go")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "ARG TARGETPLATFORM") {
-		t.Errorf("stderr %q, want one warning line naming ARG TARGETPLATFORM", stderr)
-	}
-	if !reflect.DeepEqual(rec.env, environ) {
-		t.Errorf("env %q, want it untouched: %q", rec.env, environ)
+	dir, wrapper := fakeGoDir(t)
+	for _, tt := range []struct {
+		dir   string
+		extra []string
+	}{
+		{filepath.Dir(realGo), nil},
+		{dir, []string{depthVar + "=1:" + wrapper}},
+	} {
+		environ := []string{"PATH=" + tt.dir, "FOO=bar"}
+		code, _, stderr, rec := runRecorded(t, []string{"xgo-build", "-o", "app"}, environ, 0)
+		if code != 0 || rec == nil {
+			t.Fatalf("exit %d, ran %v", code, rec)
+		}
+		if strings.Count(stderr, "\n") != 1 || !strings.Contains(stderr, "ARG TARGETPLATFORM") {
+			t.Errorf("stderr %q, want one warning line naming ARG TARGETPLATFORM", stderr)
+		}
+		if want := append(environ, tt.extra...); !reflect.DeepEqual(rec.env, want) {
+			t.Errorf("env %q, want it untouched: %q", rec.env, want)
+		}
 	}
 }
 
