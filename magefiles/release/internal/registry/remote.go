@@ -1,10 +1,12 @@
 // Package registry speaks to OCI registries for the release: it parses image references
 // (plain HTTP only to loopback, or with XGO_INSECURE_REGISTRY), builds the options of every
 // registry call (the docker config keychain, the user agent, parallel uploads), owns the one
-// HTTP transport below go-containerregistry's (the plain HTTP rule, and retries by a
-// RetryPolicy: backoff with full jitter, Retry-After, blob uploads restarted in a new session,
-// credentials only to the registry's own host), and pushes an index in the order that keeps
-// every tag on a complete image: blobs, manifests, the index, the tags last.
+// HTTP transport below go-containerregistry's (the plain HTTP rule; every attempt bounded in
+// time: an answer within 30 s of the request being sent, and no 30 s without progress on a
+// body, see timeout.go; and retries by a RetryPolicy for the whole of its Timeout: backoff with
+// full jitter, Retry-After, blob uploads restarted in a new session, credentials only to the
+// registry's own host), and pushes an index in the order that keeps every tag on a complete
+// image: blobs, manifests, the index, the tags last.
 package registry
 
 import (
@@ -16,6 +18,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
@@ -138,10 +141,16 @@ func neverRetry(error) bool { return false }
 
 // registryTransport is the innermost HTTP layer of registry calls (go-containerregistry
 // adds auth and the user agent around it, retryTransport retries it). It enforces the
-// plain HTTP rule and records finished blob uploads for PushIndex.
+// plain HTTP rule, bounds each request in time (see timeout.go) and records finished
+// blob uploads for PushIndex.
 type registryTransport struct {
 	next     http.RoundTripper
 	insecure bool
+	// answerTimeout bounds the wait for the answer to a request sent whole, and
+	// idleTimeout the time a request or response body goes without progress;
+	// 0 is no bound.
+	answerTimeout time.Duration
+	idleTimeout   time.Duration
 }
 
 // NewTransport returns the transport of registry calls: retries by policy
@@ -150,13 +159,15 @@ func NewTransport(insecure bool, policy RetryPolicy) http.RoundTripper {
 	return &retryTransport{next: baseTransport(insecure), policy: policy}
 }
 
-// baseTransport returns a registryTransport based on remote.DefaultTransport.
-func baseTransport(insecure bool) http.RoundTripper {
+// baseTransport returns a registryTransport based on remote.DefaultTransport,
+// with the default bounds: defaultAnswerTimeout and defaultIdleTimeout.
+func baseTransport(insecure bool) *registryTransport {
 	next := remote.DefaultTransport
 	if t, ok := next.(*http.Transport); ok {
 		next = t.Clone()
 	}
-	return &registryTransport{next: next, insecure: insecure}
+	return &registryTransport{next: next, insecure: insecure,
+		answerTimeout: defaultAnswerTimeout, idleTimeout: defaultIdleTimeout}
 }
 
 // errPlainHTTP is returned for a plain HTTP request that is not allowed.
@@ -170,12 +181,20 @@ func (t *registryTransport) RoundTrip(req *http.Request) (*http.Response, error)
 		}
 		return nil, fmt.Errorf("refusing http://%s: %w", req.URL.Host, errPlainHTTP)
 	}
-	resp, err := t.next.RoundTrip(req)
+	resp, err := t.send(req)
 	if err == nil && req.Method == http.MethodPut && resp.StatusCode == http.StatusCreated &&
 		strings.Contains(req.URL.Path, "/blobs/uploads/") {
 		recordUpload(req.Context(), req.URL.Query().Get("digest"))
 	}
 	return resp, err
+}
+
+// send sends req through next, bounded by the timeouts when there are any.
+func (t *registryTransport) send(req *http.Request) (*http.Response, error) {
+	if t.answerTimeout <= 0 && t.idleTimeout <= 0 {
+		return t.next.RoundTrip(req)
+	}
+	return bounded(t.next, req, t.answerTimeout, t.idleTimeout)
 }
 
 // IsNotFound reports whether a registry said that the repository or manifest

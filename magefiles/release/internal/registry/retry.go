@@ -21,16 +21,26 @@ import (
 // to wait between attempts, and when to give up.
 //
 // A request is tried again when the registry answers 408, 429, 500, 502, 503
-// or 504, or when the connection fails (refused, reset, closed mid-body). The
-// wait before retry n (n = 0, 1, ...) is uniform in [0, min(Max, Base*2^n))
-// ("full jitter"), or what the registry's Retry-After header asks for, up to
-// MaxRetryAfter. A request gives up once Timeout has passed since its first
-// failure, with an error naming the registry and the last failure.
+// or 504, when the connection fails (refused, reset, closed mid-body), or when
+// the registry leaves an attempt without progress (see timeout.go). The wait
+// before retry n (n = 0, 1, ...) is uniform in [0, min(Max, Base*2^n)) ("full
+// jitter"), or what the registry's Retry-After header asks for, up to
+// MaxRetryAfter.
+//
+// Timeout is how long a failing request keeps being retried, counted from its
+// first failure: a wait that would end after that is cut short to end at it,
+// for one last attempt there (a Retry-After longer than what is left too), and
+// the request gives up at the first failure once Timeout has passed, with an
+// error naming the registry, the attempts, the time since the first failure
+// and the last failure. Timeout does not bound an attempt itself: the
+// transport does (an answer within 30 s, no 30 s without progress, see
+// timeout.go), so a request to a registry that never answers ends within about
+// Timeout plus a minute (a first and a last attempt of 30 s each).
 type RetryPolicy struct {
 	Base          time.Duration  // ceiling of the first wait
 	Max           time.Duration  // ceiling of any one wait
 	MaxRetryAfter time.Duration  // longest Retry-After honoured; a longer one is cut to this
-	Timeout       time.Duration  // give up this long after a request first failed; 0 never retries
+	Timeout       time.Duration  // retry until this long after a request first failed; 0 never retries
 	Rand          func() float64 // uniform in [0, 1); nil means math/rand/v2
 }
 
@@ -39,7 +49,7 @@ type RetryPolicy struct {
 const DefaultRetryTimeout = 3 * time.Minute
 
 // DefaultRetryPolicy waits up to 0.5 s, 1 s, 2 s ... 30 s between attempts,
-// honours Retry-After up to a minute, and gives up after DefaultRetryTimeout.
+// honours Retry-After up to a minute, and retries for DefaultRetryTimeout.
 func DefaultRetryPolicy() RetryPolicy {
 	return RetryPolicy{
 		Base:          500 * time.Millisecond,
@@ -112,10 +122,14 @@ func retryableStatus(code int) bool {
 }
 
 // retryableError reports whether a failed round trip is worth another try:
-// connection failures are; a cancelled context, a certificate nobody trusts,
-// a TLS handshake with a server that does not speak TLS, a host name that does
-// not exist and a refused plain HTTP request are not.
+// connection failures and registries that stalled are; a cancelled context, a
+// certificate nobody trusts, a TLS handshake with a server that does not speak
+// TLS, a host name that does not exist and a refused plain HTTP request are not.
 func retryableError(err error) bool {
+	var stall *stallError
+	if errors.As(err, &stall) {
+		return true
+	}
 	if err == nil || errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) ||
 		errors.Is(err, errPlainHTTP) || errors.Is(err, errNoReplay) || errors.Is(err, errUnsafeSession) {
 		return false
@@ -147,7 +161,9 @@ var errNoReplay = errors.New("the request body cannot be sent again")
 
 // retryTransport retries failed registry requests by its policy. It is the
 // only place that retries: Options turns go-containerregistry's own
-// retries off.
+// retries off. It retries for the whole of the policy's Timeout: the last
+// wait is cut short to end when Timeout has passed since the first failure,
+// for a last attempt then, and only a failure after that gives up.
 //
 // A blob upload that fails (a PATCH, or a PUT with a body, to
 // /v2/<name>/blobs/uploads/...) is never sent again to the same upload
@@ -200,9 +216,12 @@ func (t *retryTransport) RoundTrip(req *http.Request) (*http.Response, error) {
 		if attempts == 1 && req.Body != nil && req.Body != http.NoBody && req.GetBody == nil {
 			return nil, t.giveUp(req, attempts, 0, fmt.Errorf("%w: %w", errNoReplay, err))
 		}
-		if now.Add(wait).Sub(first) > t.policy.Timeout {
+		deadline := first.Add(t.policy.Timeout)
+		if !now.Before(deadline) {
 			return nil, t.giveUp(req, attempts, now.Sub(first), err)
 		}
+		// A wait past the deadline ends at it, for a last attempt.
+		wait = min(wait, deadline.Sub(now))
 		timer := time.NewTimer(wait)
 		select {
 		case <-ctx.Done():

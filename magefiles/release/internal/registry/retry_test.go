@@ -137,6 +137,8 @@ func TestRetryable(t *testing.T) {
 		{fmt.Errorf("write: %w", errors.New("broken pipe")), true},
 		{&net.DNSError{Err: "timeout", Name: "registry.example", IsTimeout: true}, true},
 		{&statusError{Code: 503, Status: "503 Service Unavailable"}, true},
+		{&stallError{Host: "registry.example", Phase: phaseAnswering, After: time.Second}, true},
+		{fmt.Errorf("get: %w", &stallError{Host: "registry.example", Phase: phaseReading, After: time.Second}), true},
 		{&statusError{Code: 404, Status: "404 Not Found"}, false},
 		{&net.DNSError{Err: "no such host", Name: "registry.example", IsNotFound: true}, false},
 		{context.Canceled, false},
@@ -224,11 +226,33 @@ func TestRetryTransportAnswersAsIs(t *testing.T) {
 	}
 }
 
+// spentIn reads the time a give-up message says the retries took.
+func spentIn(t *testing.T, err error) time.Duration {
+	t.Helper()
+	msg := err.Error()
+	i := strings.Index(msg, " attempts in ")
+	j := strings.Index(msg[i+1:], ":")
+	if i < 0 || j < 0 {
+		t.Fatalf("err = %v, want the time the retries took", err)
+	}
+	d, perr := time.ParseDuration(msg[i+len(" attempts in ") : i+1+j])
+	if perr != nil {
+		t.Fatalf("err = %v: %v", err, perr)
+	}
+	return d
+}
+
+// TestRetryTransportGivesUp: a registry that keeps failing is retried until
+// the timeout has passed since the first failure, not less, and the request
+// then gives up at once, naming the registry, the request and the last answer.
 func TestRetryTransportGivesUp(t *testing.T) {
+	const timeout = 200 * time.Millisecond
 	s := newScript(t, status(503))
-	tr := &retryTransport{next: http.DefaultTransport, policy: testRetryPolicy(200 * time.Millisecond)}
+	tr := &retryTransport{next: http.DefaultTransport, policy: testRetryPolicy(timeout)}
 	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/v2/app/blobs/sha256:abc", nil)
+	start := time.Now()
 	_, err := tr.RoundTrip(req)
+	elapsed := time.Since(start)
 	host := strings.TrimPrefix(s.srv.URL, "http://")
 	n := len(s.requests())
 	want := fmt.Sprintf("giving up on registry %s after %d attempts in ", host, n)
@@ -238,6 +262,9 @@ func TestRetryTransportGivesUp(t *testing.T) {
 	var se *statusError
 	if !errors.As(err, &se) || se.Code != 503 || n < 2 {
 		t.Fatalf("err = %#v after %d requests, want a 503 statusError after retries", err, n)
+	}
+	if spent := spentIn(t, err); spent < timeout || elapsed < timeout || elapsed > timeout+2*time.Second {
+		t.Fatalf("gave up after %s (%s since the first failure), want the whole %s retried and no more than a little after", elapsed, spent, timeout)
 	}
 
 	// Timeout 0: no retry at all.
@@ -292,15 +319,47 @@ func TestRetryTransportStopsOnCancel(t *testing.T) {
 	}
 }
 
+// TestRetryTransportGivesUpOnLongRetryAfter: a Retry-After longer than what
+// is left of the timeout is waited until the timeout has passed, then the
+// request is tried once more and gives up, without waiting the rest.
 func TestRetryTransportGivesUpOnLongRetryAfter(t *testing.T) {
+	const timeout = time.Second
 	s := newScript(t, status(429, "Retry-After", "60"))
-	p := testRetryPolicy(10 * time.Second)
+	p := testRetryPolicy(timeout)
 	p.MaxRetryAfter = time.Minute
 	tr := &retryTransport{next: http.DefaultTransport, policy: p}
 	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/v2/", nil)
+	start := time.Now()
 	_, err := tr.RoundTrip(req)
-	if err == nil || !strings.Contains(err.Error(), "after 1 attempts") || !strings.Contains(err.Error(), "429 Too Many Requests") {
-		t.Fatalf("err = %v, want giving up at once on a wait past the timeout", err)
+	elapsed := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "after 2 attempts") || !strings.Contains(err.Error(), "429 Too Many Requests") || len(s.requests()) != 2 {
+		t.Fatalf("err = %v after %d requests, want giving up after a last attempt at the timeout", err, len(s.requests()))
+	}
+	if spent := spentIn(t, err); spent < timeout || elapsed > timeout+3*time.Second {
+		t.Fatalf("gave up after %s (%s since the first failure), want %s waited and not the minute asked for", elapsed, spent, timeout)
+	}
+}
+
+// TestRetryTransportUsesWholeTimeout: backoff waits that grow past what is
+// left of the timeout are cut to end when it has passed, for a last attempt
+// then: the request gives up after the whole timeout, not when the next full
+// wait would have passed it.
+func TestRetryTransportUsesWholeTimeout(t *testing.T) {
+	const timeout = time.Second
+	s := newScript(t, status(503))
+	// Waits of 396 ms, 792 ms, ... (the draw is 0.99): the second would end
+	// after the timeout, so it is cut to about 604 ms.
+	p := RetryPolicy{Base: 400 * time.Millisecond, Max: time.Minute, Timeout: timeout, Rand: func() float64 { return 0.99 }}
+	tr := &retryTransport{next: http.DefaultTransport, policy: p}
+	req, _ := http.NewRequest(http.MethodGet, s.srv.URL+"/v2/", nil)
+	start := time.Now()
+	_, err := tr.RoundTrip(req)
+	elapsed := time.Since(start)
+	if err == nil || !strings.Contains(err.Error(), "after 3 attempts in ") || len(s.requests()) != 3 {
+		t.Fatalf("err = %v after %d requests, want giving up after 3 attempts", err, len(s.requests()))
+	}
+	if spent := spentIn(t, err); spent < timeout || elapsed > timeout+2*time.Second {
+		t.Fatalf("gave up after %s (%s since the first failure), want the whole %s and not much more", elapsed, spent, timeout)
 	}
 }
 
