@@ -55,7 +55,7 @@ type config struct {
 // variable and the value, before any work starts.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
 	c, errs := readEnv(dir, getenv)
-	errs = append(errs, c.inspect(ctx, getenv, nil)...)
+	errs = append(errs, c.askGoAndGit(ctx, getenv, nil)...)
 	if err := errors.Join(errs...); err != nil {
 		return config{}, err
 	}
@@ -156,18 +156,18 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 		c.Created = time.Unix(n, 0).UTC()
 	}
 
-	// The tags are computed from git by inspect; the given ones can be checked now.
+	// The tags are computed from git by askGoAndGit; the given ones can be checked now.
 	if _, err := applyTags(nil, getenv("XGO_TAGS")); err != nil {
 		bad("XGO_TAGS", getenv("XGO_TAGS"), err)
 	}
 	return c, errs
 }
 
-// inspect fills in what comes from go and git: the main package (XGO_MAIN, checked by go
+// askGoAndGit fills in what comes from go and git: the main package (XGO_MAIN, checked by go
 // list run in environ; nil: this process's environment), the version, commit, commit time and
 // origin, and the tags.
 // It returns the errors of resolving the main package.
-func (c *config) inspect(ctx context.Context, getenv func(string) string, environ []string) []error {
+func (c *config) askGoAndGit(ctx context.Context, getenv func(string) string, environ []string) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
 		wg        sync.WaitGroup

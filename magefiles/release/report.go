@@ -45,15 +45,14 @@ type releaseReport struct {
 	Cores   int     `json:"cores"`
 }
 
-// newPlatformReport describes one built binary, and its image manifest when there is one.
-func newPlatformReport(dist string, r buildResult, manifest string) platformReport {
+// newPlatformReport describes one built binary; the caller adds its image manifest.
+func newPlatformReport(dist string, r buildResult) platformReport {
 	rel, err := filepath.Rel(dist, r.Path)
 	if err != nil {
 		rel = r.Path
 	}
 	return platformReport{
 		Platform:        r.Platform.String(),
-		Manifest:        manifest,
 		Binary:          filepath.ToSlash(rel),
 		Size:            r.Size,
 		BuildSeconds:    r.Duration.Round(time.Millisecond).Seconds(),
