@@ -46,7 +46,8 @@ func lockDist(ctx context.Context, dist string, wait bool, out io.Writer) (unloc
 	// Write the pid over the old contents, then cut them: a reader sees either the old
 	// first line or the new one, never a mix of the two.
 	pid := []byte(strconv.Itoa(os.Getpid()) + "\n")
-	if _, err := f.WriteAt(pid, 0); err == nil {
+	_, err = f.WriteAt(pid, 0)
+	if err == nil {
 		err = f.Truncate(int64(len(pid)))
 	}
 	if err != nil {
