@@ -6,8 +6,10 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
+	"strings"
 
 	"github.com/magefile/mage/mg"
 
@@ -16,8 +18,9 @@ import (
 	_ "github.com/xgo-build/xgo-build/magefiles/release"
 )
 
-// Test installs what the tests need (distribution's registry at its pinned version, Debian's
-// qemu-user-static and skopeo) and runs `go test -race ./...`. Where a tool cannot be
+// Test installs what the tests need (distribution's registry and staticcheck at their pinned
+// versions, Debian's qemu-user-static and skopeo), runs go vet and staticcheck, and runs
+// `go test -race ./...`. Where a tool cannot be
 // installed, the tests that need it skip and say why; with CI=true nothing may skip.
 func Test(ctx context.Context) error {
 	registry, err := tools.GoInstall(ctx, tools.RegistryModule, os.Stderr)
@@ -29,6 +32,18 @@ func Test(ctx context.Context) error {
 			return err
 		}
 		os.Stderr.WriteString("note: " + err.Error() + "; the tests that need them will skip\n")
+	}
+	// go vet and staticcheck first: a finding fails the target before the long tests run.
+	staticcheck, err := tools.GoInstall(ctx, tools.StaticcheckModule, os.Stderr)
+	if err != nil {
+		return err
+	}
+	for _, check := range [][]string{{"go", "vet", "./..."}, {staticcheck, "./..."}} {
+		cmd := exec.CommandContext(ctx, check[0], check[1:]...)
+		cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
+		if err := cmd.Run(); err != nil {
+			return fmt.Errorf("%s: %w", strings.Join(check, " "), err)
+		}
 	}
 	// Cold caches make the cross-builds in the tests slow: give them time. In CI every test
 	// runs, none is taken from the test cache.

@@ -1,5 +1,5 @@
 // Package tools installs, at pinned versions, the programs that this repository's tests and
-// benchmarks run beside the Go toolchain: distribution's registry, and Debian's
+// benchmarks run beside the Go toolchain: distribution's registry, staticcheck, and Debian's
 // qemu-user-static and skopeo (the stable release's versions).
 // Go programs are built with `go install` into the user cache directory, one directory per
 // version, so a pin change never reuses an old binary.
@@ -18,6 +18,9 @@ import (
 
 // RegistryModule is the pinned distribution registry, the OCI registry the tests push to.
 const RegistryModule = "github.com/distribution/distribution/v3/cmd/registry@v3.0.0"
+
+// StaticcheckModule is the pinned staticcheck, which the test target runs before the tests.
+const StaticcheckModule = "honnef.co/go/tools/cmd/staticcheck@v0.8.2"
 
 // DebianPackages maps each command the tests run to the Debian package that provides it:
 // qemu-user's static emulators run foreign binaries, skopeo reads what the release writes.
