@@ -50,18 +50,6 @@ type config struct {
 	DistUnignored bool
 }
 
-// loadConfig reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv and the version,
-// commit and origin from git in dir. Every bad value is reported, each in one line naming the
-// variable and the value, before any work starts.
-func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
-	c, errs := readEnv(dir, getenv)
-	errs = append(errs, c.askGoAndGit(ctx, getenv, nil)...)
-	if err := errors.Join(errs...); err != nil {
-		return config{}, err
-	}
-	return c, nil
-}
-
 // readEnv reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv, without running
 // anything: every bad value is one error naming the variable and the value.
 func readEnv(dir string, getenv func(string) string) (config, []error) {

@@ -2,6 +2,7 @@ package release
 
 import (
 	"context"
+	"errors"
 	"net/url"
 	"os"
 	"os/exec"
@@ -18,6 +19,17 @@ import (
 // envMap returns a getenv that reads m.
 func envMap(m map[string]string) func(string) string {
 	return func(k string) string { return m[k] }
+}
+
+// loadConfig reads the configuration as a run does (readEnv, then go list and git in dir,
+// in this process's environment), with every error joined.
+func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
+	c, errs := readEnv(dir, getenv)
+	errs = append(errs, c.askGoAndGit(ctx, getenv, nil)...)
+	if err := errors.Join(errs...); err != nil {
+		return config{}, err
+	}
+	return c, nil
 }
 
 // writeModule writes a Go module with the given files (paths relative to its root, go.mod
