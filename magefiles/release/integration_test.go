@@ -3,7 +3,6 @@
 package release
 
 import (
-	"archive/tar"
 	"bufio"
 	"context"
 	"encoding/json"
@@ -243,7 +242,10 @@ func TestMageTargets(t *testing.T) {
 		}
 		checkImage(t, img, w, p.commit)
 		bin := filepath.Join(bins, platformDir(releasetest.Platform(t, w.platform)), "app")
-		extractBinary(t, img, "app", bin)
+		hdr := releasetest.TopLayerFile(t, img, "app", bin)
+		if hdr.Mode&0o777 != 0o755 || hdr.Uid != 0 || hdr.Gid != 0 || !hdr.ModTime.Equal(time.Unix(commitTime, 0)) {
+			t.Errorf("%s: app mode %o, uid %d, gid %d, mtime %v", w.platform, hdr.Mode, hdr.Uid, hdr.Gid, hdr.ModTime)
+		}
 		checkBuildInfo(t, bin, releasetest.Platform(t, w.platform))
 		if err := shim.Verify(bin, releasetest.Platform(t, w.platform)); err != nil {
 			t.Errorf("the %s binary pulled from the registry: %v", w.platform, err)
@@ -420,50 +422,6 @@ func checkImage(t *testing.T, img v1.Image, w wantPlatform, commit string) {
 	}
 	if _, ok := man.Annotations[annotationBaseName]; ok {
 		t.Errorf("%s: a scratch image has a base.name annotation", w.platform)
-	}
-}
-
-// extractBinary copies the file name from the image's top layer to path.
-func extractBinary(t *testing.T, img v1.Image, name, path string) {
-	t.Helper()
-	layers, err := img.Layers()
-	if err != nil || len(layers) == 0 {
-		t.Fatalf("layers: %d, %v", len(layers), err)
-	}
-	rc, err := layers[len(layers)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if errors.Is(err, io.EOF) {
-			t.Fatalf("no %s in the top layer", name)
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		if strings.TrimPrefix(hdr.Name, "/") != name {
-			continue
-		}
-		if hdr.Mode&0o777 != 0o755 || hdr.Uid != 0 || hdr.Gid != 0 || !hdr.ModTime.Equal(time.Unix(commitTime, 0)) {
-			t.Errorf("%s: mode %o, uid %d, gid %d, mtime %v", name, hdr.Mode, hdr.Uid, hdr.Gid, hdr.ModTime)
-		}
-		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
-			t.Fatal(err)
-		}
-		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return
 	}
 }
 

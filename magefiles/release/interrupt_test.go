@@ -25,18 +25,7 @@ func TestInterruptContext(t *testing.T) {
 	}
 	for _, sig := range []syscall.Signal{syscall.SIGTERM, syscall.SIGINT} {
 		t.Run(sig.String(), func(t *testing.T) {
-			cmd := exec.Command(os.Args[0], "-test.run=^TestInterruptContext$", "-test.count=1")
-			cmd.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD=1")
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			cmd.Stderr = os.Stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-			lines := bufio.NewScanner(out)
+			cmd, lines := startChild(t, "TestInterruptContext", "1")
 			expect := func(want string) {
 				t.Helper()
 				for lines.Scan() {
@@ -61,7 +50,7 @@ func TestInterruptContext(t *testing.T) {
 			} else if err := cmd.Process.Signal(sig); err != nil {
 				t.Fatal(err)
 			}
-			err = cmd.Wait()
+			err := cmd.Wait()
 			var exit *exec.ExitError
 			if !errors.As(err, &exit) {
 				t.Fatalf("child after a second signal: %v, want it killed", err)
@@ -72,6 +61,25 @@ func TestInterruptContext(t *testing.T) {
 			}
 		})
 	}
+}
+
+// startChild runs the test named test of this test binary again as a child process, with
+// XGO_TEST_INTERRUPT_CHILD=role, and returns it and the lines of its output; the child is
+// killed when t ends.
+func startChild(t *testing.T, test, role string) (*exec.Cmd, *bufio.Scanner) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$", "-test.count=1")
+	cmd.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD="+role)
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
+	return cmd, bufio.NewScanner(out)
 }
 
 // interruptChild is the child process of TestInterruptContext: it reports
@@ -109,18 +117,7 @@ func TestInterruptContextParentGone(t *testing.T) {
 		interruptChild()
 		return
 	}
-	cmd := exec.Command(os.Args[0], "-test.run=^TestInterruptContextParentGone$", "-test.count=1")
-	cmd.Env = append(os.Environ(), "XGO_TEST_INTERRUPT_CHILD=parent")
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = os.Stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { cmd.Process.Kill(); cmd.Wait() })
-	lines := bufio.NewScanner(out)
+	cmd, lines := startChild(t, "TestInterruptContextParentGone", "parent")
 	var (
 		child int
 		ready bool

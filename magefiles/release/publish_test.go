@@ -1,9 +1,7 @@
 package release
 
 import (
-	"archive/tar"
 	"context"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -109,7 +107,8 @@ func TestReleaseEndToEnd(t *testing.T) {
 		if !reflect.DeepEqual(cf.Config.Entrypoint, []string{"/hello"}) {
 			t.Fatalf("%s entrypoint %q", s, cf.Config.Entrypoint)
 		}
-		bin := extractFile(t, img, "hello")
+		bin := filepath.Join(t.TempDir(), "hello")
+		releasetest.TopLayerFile(t, img, "hello", bin)
 		cmd := exec.Command(bin)
 		if s == "linux/arm64" {
 			cmd = exec.Command(qemu, bin)
@@ -154,43 +153,6 @@ func TestReleaseEndToEnd(t *testing.T) {
 	}
 	if _, err := remote.Index(other.Digest(res.Digest.String()), opts...); err != nil {
 		t.Fatal(err)
-	}
-}
-
-// extractFile writes the file name from the top layer of img to a temporary
-// directory, executable, and returns its path.
-func extractFile(t *testing.T, img v1.Image, name string) string {
-	t.Helper()
-	layers, err := img.Layers()
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc, err := layers[len(layers)-1].Uncompressed()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer rc.Close()
-	tr := tar.NewReader(rc)
-	for {
-		hdr, err := tr.Next()
-		if err != nil {
-			t.Fatalf("finding %s in the top layer: %v", name, err)
-		}
-		if hdr.Name != name {
-			continue
-		}
-		p := filepath.Join(t.TempDir(), name)
-		f, err := os.OpenFile(p, os.O_CREATE|os.O_WRONLY, 0o755)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := io.Copy(f, tr); err != nil {
-			t.Fatal(err)
-		}
-		if err := f.Close(); err != nil {
-			t.Fatal(err)
-		}
-		return p
 	}
 }
 

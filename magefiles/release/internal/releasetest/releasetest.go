@@ -4,10 +4,13 @@
 package releasetest
 
 import (
+	"archive/tar"
 	"context"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -182,4 +185,43 @@ func Layout(t testing.TB, dir string) v1.ImageIndex {
 		t.Fatal(err)
 	}
 	return idx
+}
+
+// TopLayerFile copies the file name (with or without a leading /) from the top layer of img
+// to path, executable, and returns its tar header.
+func TopLayerFile(t testing.TB, img v1.Image, name, path string) *tar.Header {
+	t.Helper()
+	layers, err := img.Layers()
+	if err != nil || len(layers) == 0 {
+		t.Fatalf("layers: %d, %v", len(layers), err)
+	}
+	rc, err := layers[len(layers)-1].Uncompressed()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rc.Close()
+	tr := tar.NewReader(rc)
+	for {
+		hdr, err := tr.Next()
+		if err != nil {
+			t.Fatalf("finding %s in the top layer: %v", name, err)
+		}
+		if strings.TrimPrefix(hdr.Name, "/") != name {
+			continue
+		}
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		f, err := os.OpenFile(path, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o755)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.Copy(f, tr); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.Close(); err != nil {
+			t.Fatal(err)
+		}
+		return hdr
+	}
 }
