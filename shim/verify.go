@@ -25,6 +25,32 @@ func Verify(path string, p Platform) error {
 	return verify(path, p, expectedSettings(p, nil))
 }
 
+// VerifyFor checks the file at path as Verify does, against the build settings a build for
+// p records with the user's variables, read through getenv, as Vars applies them: a variant
+// variable the user set (GOAMD64=v3 with linux/amd64) and a CGO_ENABLED the user set are
+// expected as set.
+func VerifyFor(path string, p Platform, getenv func(string) string) error {
+	want, err := wantedSettings(p, getenv)
+	if err != nil {
+		return err
+	}
+	return verify(path, p, want)
+}
+
+// wantedSettings returns the build settings a build for p records when the user's variables
+// are those getenv reads.
+func wantedSettings(p Platform, getenv func(string) string) (map[string]string, error) {
+	vars, err := Vars(p, getenv)
+	if err != nil {
+		return nil, err
+	}
+	want := expectedSettings(p, vars)
+	if cgo := getenv("CGO_ENABLED"); cgo != "" {
+		want["CGO_ENABLED"] = cgo
+	}
+	return want, nil
+}
+
 // expectedSettings returns the build settings a binary for p must record: GOOS, GOARCH,
 // the variant variable and CGO_ENABLED, taken from vars ("KEY=value", as Vars returns
 // them) where present, else p's defaults and CGO_ENABLED=0.
@@ -478,13 +504,9 @@ func (inv invocation) verify(flag string, files []string) int {
 	if len(files) == 0 {
 		return inv.fail(exitShim, errors.New("--xgo-verify needs at least one file"))
 	}
-	vars, err := Vars(p, inv.getenv)
+	want, err := wantedSettings(p, inv.getenv)
 	if err != nil {
 		return inv.fail(exitShim, err)
-	}
-	want := expectedSettings(p, vars)
-	if cgo := inv.getenv("CGO_ENABLED"); cgo != "" {
-		want["CGO_ENABLED"] = cgo
 	}
 	code := exitOK
 	for _, file := range files {

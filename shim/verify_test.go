@@ -237,3 +237,36 @@ func TestSniffFormat(t *testing.T) {
 		}
 	}
 }
+
+// TestVerifyFor builds for linux/amd64 with the user's GOAMD64=v3, and with CGO_ENABLED=1,
+// as the shim keeps them: VerifyFor with those variables accepts each binary, and still
+// refuses it for the variables another build would have used.
+func TestVerifyFor(t *testing.T) {
+	skipShort(t, "builds the sample program")
+	for _, tt := range []struct {
+		env  []string // the user's variables
+		want string   // what Verify, which knows none of them, reports
+	}{
+		{[]string{"GOAMD64=v3"}, "GOAMD64: expected v1, found v3"},
+		{[]string{"CGO_ENABLED=1"}, "CGO_ENABLED: expected 0, found 1"},
+	} {
+		t.Run(strings.Join(tt.env, " "), func(t *testing.T) {
+			out := filepath.Join(t.TempDir(), "hello")
+			code, stdout, stderr := shimBuild(t, helloDir(t), tt.env, "--xgo-platform=linux/amd64", "-o", out, ".")
+			if code != 0 {
+				t.Fatalf("xgo-build with %q: exit %d\n%s%s", tt.env, code, stdout, stderr)
+			}
+			p := mustParse(t, "linux/amd64")
+			environ := withEnv(os.Environ(), tt.env)
+			if err := VerifyFor(out, p, getenvFrom(environ)); err != nil {
+				t.Errorf("VerifyFor with %q: %v", tt.env, err)
+			}
+			if err := Verify(out, p); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("Verify without %q: %v, want %q", tt.env, err, tt.want)
+			}
+			if err := VerifyFor(out, p, getenvFrom(os.Environ())); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("VerifyFor without %q: %v, want %q", tt.env, err, tt.want)
+			}
+		})
+	}
+}
