@@ -18,12 +18,23 @@ import (
 	_ "github.com/xgo-build/xgo-build/magefiles/release"
 )
 
-// Test installs what the tests need (distribution's registry and staticcheck at their pinned
-// versions, Debian's qemu-user-static and skopeo), runs go vet and staticcheck, and runs
-// `go test -race ./...`. Where a tool cannot be
-// installed, the tests that need it skip and say why; with CI=true nothing may skip.
+// Test installs what the tests need (distribution's registry, BuildKit's buildkitd, buildx and
+// staticcheck at their pinned versions, Debian's qemu-user-static, binfmt-support,
+// busybox-static and skopeo), runs go vet and staticcheck, and runs `go test -race ./...`.
+// buildkitd and buildx take a few minutes to build the first time; later runs reuse them.
+// Where a tool cannot be installed, the tests that need it skip and say why; with CI=true
+// nothing may skip.
 func Test(ctx context.Context) error {
 	registry, err := tools.GoInstall(ctx, tools.RegistryModule, os.Stderr)
+	if err != nil {
+		return err
+	}
+	// The engine tests (magefiles/engine) build Dockerfiles with buildkitd behind buildx.
+	buildkitd, err := tools.GoInstall(ctx, tools.BuildkitdModule, os.Stderr)
+	if err != nil {
+		return err
+	}
+	buildx, err := tools.GoInstall(ctx, tools.BuildxModule, os.Stderr)
 	if err != nil {
 		return err
 	}
@@ -55,7 +66,7 @@ func Test(ctx context.Context) error {
 		args = append(args, "-v")
 	}
 	cmd := exec.CommandContext(ctx, "go", append(args, "./...")...)
-	cmd.Env = append(os.Environ(), "XGO_TEST_REGISTRY="+registry)
+	cmd.Env = append(os.Environ(), "XGO_TEST_REGISTRY="+registry, "XGO_TEST_BUILDKITD="+buildkitd, "XGO_TEST_BUILDX="+buildx)
 	cmd.Stdout, cmd.Stderr = os.Stdout, os.Stderr
 	return cmd.Run()
 }

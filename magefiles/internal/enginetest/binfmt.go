@@ -1,0 +1,92 @@
+package enginetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+)
+
+// binfmtDir is where the kernel's binfmt_misc is mounted.
+const binfmtDir = "/proc/sys/fs/binfmt_misc"
+
+// qemuHandlers maps each architecture whose linux images the engine runs under QEMU to the
+// binfmt_misc handler qemu-user-static registers for it. linux/386 is not there: Debian's
+// qemu-i386 crashes on Go binaries (and this kernel runs no 386 binary natively).
+var qemuHandlers = map[string]string{
+	"arm64":   "qemu-aarch64",
+	"arm":     "qemu-arm",
+	"ppc64le": "qemu-ppc64le",
+	"riscv64": "qemu-riscv64",
+	"s390x":   "qemu-s390x",
+}
+
+// enableBinfmt mounts binfmt_misc where it is not mounted and enables the QEMU handler of
+// every foreign architecture of qemuHandlers with update-binfmts. A handler must have the F
+// flag: the kernel then opens the emulator when it is registered, so that it runs binaries
+// inside containers, whose file systems do not have it.
+func enableBinfmt(ctx context.Context, updateBinfmts string) error {
+	if _, err := os.Stat(filepath.Join(binfmtDir, "register")); errors.Is(err, fs.ErrNotExist) {
+		if err := syscall.Mount("binfmt_misc", binfmtDir, "binfmt_misc", 0, ""); err != nil {
+			return fmt.Errorf("mounting binfmt_misc on %s: %w (mount -t binfmt_misc binfmt_misc %s)", binfmtDir, err, binfmtDir)
+		}
+	} else if err != nil {
+		return err
+	}
+	var names []string
+	for arch, h := range qemuHandlers {
+		if arch != runtime.GOARCH {
+			names = append(names, h)
+		}
+	}
+	slices.Sort(names)
+	for _, h := range names {
+		enabled, flags, err := handler(h)
+		if err != nil {
+			return err
+		}
+		if !enabled {
+			out, err := exec.CommandContext(ctx, updateBinfmts, "--enable", h).CombinedOutput()
+			if err != nil {
+				return fmt.Errorf("enabling %s: update-binfmts --enable %s: %v: %s (apt-get install qemu-user-static binfmt-support)",
+					h, h, err, strings.TrimSpace(string(out)))
+			}
+			if enabled, flags, err = handler(h); err != nil {
+				return err
+			}
+			if !enabled {
+				return fmt.Errorf("enabling %s: update-binfmts --enable %s left it disabled", h, h)
+			}
+		}
+		if !strings.Contains(flags, "F") {
+			return fmt.Errorf("binfmt_misc handler %s has flags %q, without F: containers cannot find its emulator (re-register it with the F flag, as Debian's qemu-user-static does)", h, flags)
+		}
+	}
+	return nil
+}
+
+// handler reads the binfmt_misc handler name: whether it is registered and enabled, and its
+// flags.
+func handler(name string) (enabled bool, flags string, err error) {
+	b, err := os.ReadFile(filepath.Join(binfmtDir, name))
+	if errors.Is(err, fs.ErrNotExist) {
+		return false, "", nil
+	}
+	if err != nil {
+		return false, "", fmt.Errorf("reading the binfmt_misc handler %s: %w", name, err)
+	}
+	lines := strings.Split(string(b), "\n")
+	for _, l := range lines {
+		if f, ok := strings.CutPrefix(l, "flags: "); ok {
+			flags = f
+		}
+	}
+	return lines[0] == "enabled", flags, nil
+}
