@@ -43,16 +43,21 @@
 // size, the file name, the image time and the layer format. When go build leaves a binary as
 // it was, its layer is taken from the cache instead of being tarred and compressed again, and
 // linked into dist/oci. An entry is used only if its blob still has the recorded size and
-// digest and the binary the recorded size and modification time (or, when the file was written
-// again, the recorded SHA-256), so a changed binary is never served from it; a damaged or
-// missing entry is made again, never an error.
+// digest (the blob is hashed every time a run uses it) and the binary the recorded size and
+// modification time (or, when the file was written again, the recorded SHA-256), so a changed
+// binary is never served from it; a damaged or missing entry is made again, never an error.
 //
 // The cache also keeps a remote base: its index, manifests and configs by digest, and its
-// layers as files that are linked into dist/oci. Each is checked against its digest before it
-// is used (manifests and configs on every read, layers whenever their file's time changed
-// since the last check), and fetched again when it does not match. A warm run on a base named
-// by digest makes no registry request for it; on a base named by tag, one HEAD request for the
-// tag's digest.
+// layers as files that are linked into dist/oci. Each is hashed and checked against its digest
+// every time a run uses it, and fetched again when it does not match. A warm run on a base
+// named by digest makes no registry request for it; on a base named by tag, one HEAD request
+// for the tag's digest.
+//
+// The files of dist/oci are read-only, and its layers are the cache's files (hard links): a
+// blob changed through either name, even with its size and time kept, fails its check on the
+// next run, which makes it again and writes a layout with the intact one. A file of the cache
+// that is not a regular file of the expected size (a FIFO, a symbolic link, a directory) is a
+// missing entry; it is never waited on or followed.
 //
 // Entries are written to temporary files and renamed into place, so concurrent runs may share
 // the cache. Entries and blobs unused for five days are removed (checked at most once a day);
@@ -68,7 +73,9 @@
 // Interrupting a target (SIGINT, or SIGTERM as CI systems send) stops the builds and uploads.
 // The dist directory holds a file named INCOMPLETE from the moment a target starts writing
 // there until it has finished well; dist/oci is only ever replaced by a complete layout, and
-// dist/release.json is removed before a push and written after it. A release pushes the tags
+// only when it is empty or a layout that xgo-build wrote, and dist/release.json is removed
+// before a push and written after it. XGO_DIST may not be /, the home directory, or the
+// project directory or one that contains it. A release pushes the tags
 // last, so a failed or interrupted release leaves no tag pointing at anything new.
 //
 // Every go build gets the environment of the xgo-build shim for its platform (GOOS, GOARCH,

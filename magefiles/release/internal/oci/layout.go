@@ -7,14 +7,19 @@
 package oci
 
 import (
+	"bytes"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/empty"
 	"github.com/google/go-containerregistry/pkg/v1/layout"
+
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/regfile"
 )
 
 // WriteLayout writes idx as an OCI image layout at dir: index.json holds one
@@ -24,12 +29,21 @@ import (
 // complete; an existing dir is replaced only then. A failed write removes
 // the sibling and leaves dir as it was.
 //
+// An existing dir is replaced only if it is empty or a layout this package
+// wrote (see checkReplaceable); anything else there is an error, before
+// anything is written.
+//
 // Layers kept in files (those of the layer cache) are hard-linked from there,
 // and blobs the existing layout already holds intact (same size and digest)
 // from the existing layout, instead of being compressed and written again.
+// Every file of the layout is made read-only (0444): a linked blob is the
+// cache's file itself, and a write into it would change both.
 func WriteLayout(dir string, idx v1.ImageIndex) (err error) {
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
+	if err := checkReplaceable(dir); err != nil {
+		return err
+	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
@@ -58,7 +72,97 @@ func WriteLayout(dir string, idx v1.ImageIndex) (err error) {
 	if err := p.AppendIndex(idx); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
+	if err := readOnly(tmp); err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
 	return replaceDir(tmp, dir)
+}
+
+// The files that mark a directory as an OCI image layout.
+const (
+	layoutMarker = "oci-layout"
+	layoutIndex  = "index.json"
+)
+
+// checkReplaceable returns nil when dir may be replaced by a new layout: it does not exist,
+// is an empty directory, or is an OCI image layout as WriteLayout writes it (every version of
+// it): a directory with an oci-layout file and an index.json that lists exactly one image
+// index. Otherwise it returns one error naming dir, what is wrong with it and what to do.
+func checkReplaceable(dir string) error {
+	fi, err := os.Lstat(dir)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	refuse := func(why string) error {
+		return fmt.Errorf("refusing to replace %s: it is not an OCI image layout written by xgo-build (%s); move it away or remove it, or set XGO_DIST to another directory", dir, why)
+	}
+	if !fi.IsDir() {
+		return refuse(fmt.Sprintf("it is %s, not a directory", fileKind(fi.Mode())))
+	}
+	names, err := readDirNames(dir)
+	if err != nil {
+		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	if len(names) == 0 {
+		return nil
+	}
+	if _, err := regfile.ReadFile(filepath.Join(dir, layoutMarker), 4<<10); err != nil {
+		return refuse("no readable oci-layout file")
+	}
+	raw, err := regfile.ReadFile(filepath.Join(dir, layoutIndex), 4<<20)
+	if err != nil {
+		return refuse("no readable index.json")
+	}
+	m, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		return refuse("index.json is not an image index")
+	}
+	if len(m.Manifests) != 1 || !m.Manifests[0].MediaType.IsIndex() {
+		return refuse(fmt.Sprintf("index.json lists %d manifests, not one image index", len(m.Manifests)))
+	}
+	return nil
+}
+
+// readDirNames returns the names in the directory dir.
+func readDirNames(dir string) ([]string, error) {
+	f, err := os.Open(dir)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	return f.Readdirnames(-1)
+}
+
+// fileKind names the type of file m describes, for an error.
+func fileKind(m os.FileMode) string {
+	switch {
+	case m&os.ModeSymlink != 0:
+		return "a symbolic link"
+	case m.IsRegular():
+		return "a file"
+	default:
+		return "a special file"
+	}
+}
+
+// readOnly makes every file under dir read-only (0444), leaving directories as they are.
+func readOnly(dir string) error {
+	return filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+		if err != nil || !d.Type().IsRegular() {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		if fi.Mode().Perm() == 0o444 {
+			return nil // a cache blob, linked: it may belong to another user
+		}
+		return os.Chmod(path, 0o444)
+	})
 }
 
 // OpenLayout returns the image index that WriteLayout wrote at dir, reading
@@ -144,7 +248,7 @@ func linkLayerFiles(dst string, idx v1.ImageIndex) error {
 
 // copyFile copies the file at src to a new file dst.
 func copyFile(src, dst string) error {
-	in, err := os.Open(src)
+	in, _, err := regfile.Open(src)
 	if err != nil {
 		return err
 	}
@@ -189,17 +293,18 @@ func reuseBlobs(src, dst string, idx v1.ImageIndex) error {
 	return nil
 }
 
-// IntactBlob reports whether the file at path has the given size and digest.
+// IntactBlob reports whether the file at path is a regular file (not a link to one) with the
+// given size and digest. It never waits on a FIFO or reads a device.
 func IntactBlob(path string, h v1.Hash, size int64) bool {
-	f, err := os.Open(path)
+	f, fi, err := regfile.Open(path)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if fi, err := f.Stat(); err != nil || !fi.Mode().IsRegular() || fi.Size() != size {
+	if fi.Size() != size {
 		return false
 	}
-	got, n, err := v1.SHA256(f)
+	got, n, err := v1.SHA256(io.LimitReader(f, size+1))
 	return err == nil && n == size && got == h
 }
 

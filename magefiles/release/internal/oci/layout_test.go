@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -229,6 +230,9 @@ func TestWriteLayoutReusesIntactBlobs(t *testing.T) {
 		t.Fatal(err)
 	}
 	data[len(data)/2] ^= 0xff
+	if err := os.Chmod(damaged, 0o644); err != nil { // the layout's files are read-only
+		t.Fatal(err)
+	}
 	if err := os.WriteFile(damaged, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -245,5 +249,109 @@ func TestWriteLayoutReusesIntactBlobs(t *testing.T) {
 	}
 	if err := validate.Index(readLayout(t, dir)); err != nil {
 		t.Fatalf("validate.Index after the rewrite: %v", err)
+	}
+}
+
+// TestWriteLayoutRefusesOtherDirectories checks that WriteLayout replaces only what it
+// wrote: anything else at dir is one error naming dir and what to do, and is left as it was.
+// An empty directory, and a layout of an earlier version (files not read-only), are replaced.
+func TestWriteLayoutRefusesOtherDirectories(t *testing.T) {
+	idx := testIndex(t, "linux/amd64")
+	twoImages := func(t *testing.T, dir string) {
+		p, err := layout.Write(dir, empty.Index)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, pi := range testImages(t, "linux/amd64", "linux/arm64") {
+			if err := p.AppendImage(pi.Image); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	for _, tc := range []struct {
+		name string
+		make func(t *testing.T, dir string)
+		why  string // "" when dir is replaced
+	}{
+		{"empty directory", func(t *testing.T, dir string) { os.Mkdir(dir, 0o755) }, ""},
+		{"earlier version", func(t *testing.T, dir string) {
+			p, err := layout.Write(dir, empty.Index)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := p.AppendIndex(testIndex(t, "linux/arm64")); err != nil {
+				t.Fatal(err)
+			}
+		}, ""},
+		{"user files", func(t *testing.T, dir string) {
+			os.Mkdir(dir, 0o755)
+			os.WriteFile(filepath.Join(dir, "notes.txt"), []byte("mine"), 0o644)
+		}, "no readable oci-layout file"},
+		{"a file", func(t *testing.T, dir string) { os.WriteFile(dir, []byte("mine"), 0o644) }, "it is a file, not a directory"},
+		{"a symbolic link", func(t *testing.T, dir string) {
+			target := t.TempDir()
+			os.Symlink(target, dir)
+		}, "it is a symbolic link, not a directory"},
+		{"a layout of two images", twoImages, "index.json lists 2 manifests, not one image index"},
+		{"no index.json", func(t *testing.T, dir string) {
+			twoImages(t, dir)
+			os.Remove(filepath.Join(dir, "index.json"))
+		}, "no readable index.json"},
+		{"index.json not an index", func(t *testing.T, dir string) {
+			twoImages(t, dir)
+			os.WriteFile(filepath.Join(dir, "index.json"), []byte("{garbage"), 0o644)
+		}, "index.json is not an image index"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "oci")
+			tc.make(t, dir)
+			before, _ := os.Lstat(dir)
+			err := WriteLayout(dir, idx)
+			if tc.why == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				want, _ := idx.Digest()
+				if d, _ := readLayout(t, dir).Digest(); d != want {
+					t.Fatalf("layout index %s, want %s", d, want)
+				}
+				return
+			}
+			want := "refusing to replace " + dir + ": it is not an OCI image layout written by xgo-build (" + tc.why + "); move it away or remove it, or set XGO_DIST to another directory"
+			if err == nil || err.Error() != want {
+				t.Fatalf("WriteLayout: %v\nwant %s", err, want)
+			}
+			if after, err := os.Lstat(dir); err != nil || !os.SameFile(before, after) {
+				t.Errorf("%s was replaced (%v)", dir, err)
+			}
+			if names := entries(t, filepath.Dir(dir)); len(names) != 1 {
+				t.Errorf("beside it: %v, want nothing written", names)
+			}
+		})
+	}
+}
+
+// TestWriteLayoutReadOnly checks that every file of a layout is read-only, so that a write
+// into a blob linked from the layer cache fails instead of changing the cache's file too.
+func TestWriteLayoutReadOnly(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "oci")
+	for range 2 { // written anew, then over the old layout
+		if err := WriteLayout(dir, testIndex(t, "linux/amd64", "linux/arm64")); err != nil {
+			t.Fatal(err)
+		}
+		n := 0
+		err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+			if err != nil || d.IsDir() {
+				return err
+			}
+			n++
+			if fi, err := d.Info(); err != nil || fi.Mode() != 0o444 {
+				t.Errorf("%s: mode %v, %v; want -r--r--r--", p, fi.Mode(), err)
+			}
+			return nil
+		})
+		if err != nil || n < 4 {
+			t.Fatalf("%d files, %v", n, err)
+		}
 	}
 }

@@ -225,3 +225,58 @@ func TopLayerFile(t testing.TB, img v1.Image, name, path string) *tar.Header {
 		return hdr
 	}
 }
+
+// DamageInPlace changes one byte in the middle of the file at path, writing into the file
+// itself (every hard link of it sees the change), and puts back its mode and times: only
+// its bytes tell the damage.
+func DamageInPlace(t testing.TB, path string) {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 1)
+	if _, err := f.ReadAt(b, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	b[0] ^= 0xff
+	if _, err := f.WriteAt(b, fi.Size()/2); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(path, fi.Mode().Perm()); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chtimes(path, fi.ModTime(), fi.ModTime()); err != nil {
+		t.Fatal(err)
+	}
+	if now, err := os.Stat(path); err != nil || now.Size() != fi.Size() || !now.ModTime().Equal(fi.ModTime()) {
+		t.Fatalf("the damaged %s does not keep its size and time: %v", path, err)
+	}
+}
+
+// Within fails the test when f has not returned after d: a regression that hangs (on a FIFO,
+// say) fails instead of stopping the whole test binary. f runs in its own goroutine and must
+// not call t.FailNow.
+func Within(t testing.TB, d time.Duration, f func()) {
+	t.Helper()
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+	case <-time.After(d):
+		t.Fatalf("still running after %v", d)
+	}
+}

@@ -3,8 +3,6 @@ package store
 import (
 	"bytes"
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -16,6 +14,8 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/partial"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
+
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/regfile"
 )
 
 // A remote base is read through the layer cache: its index, manifests and configs are kept
@@ -66,13 +66,13 @@ func (s *baseSource) resolve(ref name.Reference) (v1.Hash, types.MediaType, []by
 	if err != nil {
 		return v1.Hash{}, "", nil, err
 	}
-	raw, err := s.cache.smallBlob(desc.Digest, func() ([]byte, error) { return desc.Manifest, nil })
+	raw, err := s.cache.smallBlob(desc.Digest, maxManifestSize, func() ([]byte, error) { return desc.Manifest, nil })
 	return desc.Digest, desc.MediaType, raw, err
 }
 
 // manifest returns the manifest h of the base's repository.
 func (s *baseSource) manifest(h v1.Hash) ([]byte, error) {
-	return s.cache.smallBlob(h, func() ([]byte, error) {
+	return s.cache.smallBlob(h, maxManifestSize, func() ([]byte, error) {
 		desc, err := s.puller.Get(s.ctx, s.repo.Digest(h.String()))
 		if err != nil {
 			return nil, err
@@ -84,7 +84,7 @@ func (s *baseSource) manifest(h v1.Hash) ([]byte, error) {
 // blob returns the small blob h (a config) of the base's repository, whose descriptor
 // declares size bytes: no more is read.
 func (s *baseSource) blob(h v1.Hash, size int64) ([]byte, error) {
-	return s.cache.smallBlob(h, func() ([]byte, error) {
+	return s.cache.smallBlob(h, max(size, 0), func() ([]byte, error) {
 		rc, err := s.open(h)
 		if err != nil {
 			return nil, err
@@ -388,7 +388,11 @@ func (l *storedLayer) Compressed() (io.ReadCloser, error) {
 	if err != nil {
 		return nil, err
 	}
-	return os.Open(path)
+	f, _, err := regfile.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
 }
 
 // Uncompressed implements v1.Layer.
@@ -412,18 +416,16 @@ func (l *storedLayer) BlobFile() (string, error) {
 	return l.path, l.err
 }
 
-// blobFormat is the Format of the entries that record when a blob of a remote image was
-// last checked against its digest.
-const blobFormat = "xgo-build blob 1"
-
-// smallBlob returns the bytes of blob h (a manifest or config): the cache's copy when it
-// hashes to h, else what fetch returns, checked and stored. Small blobs are hashed on every
-// read.
-func (c Cache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, error) {
-	if data, err := os.ReadFile(c.blobPath(h)); err == nil && h.Algorithm == "sha256" {
-		if got, _, err := v1.SHA256(bytes.NewReader(data)); err == nil && got == h {
-			c.touch(c.blobPath(h))
-			return data, nil
+// smallBlob returns the bytes of blob h (a manifest or config) of at most limit bytes: the
+// cache's copy when it is a regular file that hashes to h, else what fetch returns, checked
+// and stored. Small blobs are hashed on every read.
+func (c Cache) smallBlob(h v1.Hash, limit int64, fetch func() ([]byte, error)) ([]byte, error) {
+	if c.Dir != "" && h.Algorithm == "sha256" {
+		if data, ok := readFile(c.blobPath(h), limit); ok {
+			if got, _, err := v1.SHA256(bytes.NewReader(data)); err == nil && got == h {
+				c.touch(c.blobPath(h))
+				return data, nil
+			}
 		}
 	}
 	data, err := fetch()
@@ -434,50 +436,37 @@ func (c Cache) smallBlob(h v1.Hash, fetch func() ([]byte, error)) ([]byte, error
 		return nil, fmt.Errorf("blob %s: the registry sent data with digest %s", h, got)
 	}
 	if c.Dir != "" {
-		_, _ = c.putBlob(h, int64(len(data)), bytes.NewReader(data)) // a failure costs a request next time
+		_ = c.putBlob(h, int64(len(data)), bytes.NewReader(data)) // a failure costs a request next time
 	}
 	return data, nil
 }
 
-// remoteBlob returns the path of the cache's file holding blob h of size bytes. A file
-// checked against h at its current modification time is used as it is; one whose time
-// changed is hashed again (see checkBlob); a missing or damaged one is read from open,
-// checked and stored.
+// remoteBlob returns the path of the cache's file holding blob h of size bytes. A file that
+// hashes to h (see checkBlob) is used as it is; a missing or damaged one is read from open,
+// checked and stored in its place.
 func (c Cache) remoteBlob(h v1.Hash, size int64, open func() (io.ReadCloser, error)) (string, error) {
-	key := c.blobKey(h)
-	if e, ok := c.readEntry(key); ok && e.Format == blobFormat && e.Digest == h.String() && e.Size == size {
-		if intact, changed := c.checkBlob(h, &e); intact {
-			if changed {
-				_ = c.writeEntry(key, e)
-			} else {
-				c.touch(c.entryPath(key))
-			}
-			return c.blobPath(h), nil
-		}
+	if c.checkBlob(h, size) {
+		return c.blobPath(h), nil
 	}
 	rc, err := open()
 	if err != nil {
 		return "", err
 	}
 	defer rc.Close()
-	bi, err := c.putBlob(h, size, rc)
-	if err != nil {
+	if err := c.putBlob(h, size, rc); err != nil {
 		return "", err
 	}
-	e := cacheEntry{Format: blobFormat, Digest: h.String(), Size: size, BlobTime: bi.ModTime().UnixNano()}
-	_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
 	return c.blobPath(h), nil
 }
 
-// putBlob stores the size bytes of r as blob h, checking them against h as they are written,
-// and returns the stored blob's file information.
-func (c Cache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, error) {
+// putBlob stores the size bytes of r as blob h, checking them against h as they are written.
+func (c Cache) putBlob(h v1.Hash, size int64, r io.Reader) error {
 	if h.Algorithm != "sha256" {
-		return nil, fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
+		return fmt.Errorf("unsupported digest algorithm %q", h.Algorithm)
 	}
 	tmp, err := c.tempBlob()
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer os.Remove(tmp.Name()) // after the rename, a no-op
 	// At most one byte more than declared is read: enough to know the registry sent more.
@@ -486,19 +475,13 @@ func (c Cache) putBlob(h v1.Hash, size int64, r io.Reader) (os.FileInfo, error) 
 		err = cerr
 	}
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if n > size {
-		return nil, tooLongError(h, size)
+		return tooLongError(h, size)
 	}
 	if got != h || n != size {
-		return nil, fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)
+		return fmt.Errorf("the registry sent %d bytes with digest %s, want %d bytes with digest %s", n, got, size, h)
 	}
 	return c.commitBlob(tmp.Name(), h)
-}
-
-// blobKey names the entry that records the last check of blob h.
-func (Cache) blobKey(h v1.Hash) string {
-	sum := sha256.Sum256([]byte(blobFormat + "\n" + h.String() + "\n"))
-	return hex.EncodeToString(sum[:])
 }

@@ -1,9 +1,16 @@
 // Package store is the release's disk cache and its base images: Cache keeps the layer of
 // every binary by its Go build ID, and the blobs of remote bases, in a directory that
-// concurrent runs may share (entries renamed into place, every blob checked against its
-// digest before use, unused ones trimmed after five days); LoadBase resolves XGO_BASE
-// (scratch, or an image or index in a registry, read through the cache) to a Base that
-// names its platforms and gives the image for each.
+// concurrent runs may share (entries renamed into place, every blob hashed and checked
+// against its digest each time a run uses it, unused ones trimmed after five days);
+// LoadBase resolves XGO_BASE (scratch, or an image or index in a registry, read through the
+// cache) to a Base that names its platforms and gives the image for each.
+//
+// Every file of the cache is opened without following a symbolic link or waiting on a FIFO
+// (package regfile), and read only if it is a regular file of the size expected: at most
+// 64 KiB for an entry, 4 MiB for a manifest, the size its descriptor or entry gives for a
+// config or layer. Anything else in its place (a FIFO, a link, a device, a directory, a file
+// that cannot be read or has other bytes) is a missing entry: the entry or blob is made (or
+// fetched) again and replaces it.
 package store
 
 import (
@@ -28,6 +35,7 @@ import (
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/regfile"
 )
 
 // layerFormat names the way oci.BinaryLayer and Cache make a layer from a binary. Change it
@@ -42,9 +50,11 @@ const layerFormat = "xgo-build layer 1 (pax, 0755, uid 0, gzip 1)"
 //
 // Entries are written to a temporary file and renamed into place, so concurrent runs never
 // see half an entry; a missing, unreadable or damaged entry is made again, never an error.
-// An entry is used only if its blob has the recorded size and digest, and only for a binary
-// with the recorded size and modification time or, failing that, the recorded SHA-256: a
-// binary changed after linking (same build ID, other bytes) is never served from the cache.
+// An entry is used only if its blob has the recorded size and digest (it is hashed on every
+// use: a blob whose bytes changed is never served, even with its size and time kept), and
+// only for a binary with the recorded size and modification time or, failing that, the
+// recorded SHA-256: a binary changed after linking (same build ID, other bytes) is never
+// served from the cache. Blobs are read-only files (0444), which the image layout links.
 type Cache struct {
 	Dir string // <Dir>/entries/<key>.json, <Dir>/blobs/sha256/<hex>; "" is no cache
 }
@@ -109,8 +119,15 @@ type cacheEntry struct {
 	BinarySize int64  `json:"binarySize"` // of the binary
 	BinaryTime int64  `json:"binaryTime"` // modification time of the binary, Unix nanoseconds
 	BinarySHA  string `json:"binarySHA"`  // SHA-256 of the binary, hex
-	BlobTime   int64  `json:"blobTime"`   // modification time of the blob when its digest was last checked, Unix nanoseconds
 }
+
+// The most bytes the cache reads of a file that it has no recorded size for: a larger one is
+// not one it wrote. A manifest is kept only up to the size the OCI distribution spec asks
+// every registry to accept.
+const (
+	maxEntrySize    = 64 << 10
+	maxManifestSize = 4 << 20
+)
 
 // layer returns the layer of the binary at path as "/<name>" with time created, the same
 // bytes oci.BinaryLayer makes: from the cache when an intact entry matches the binary, else made
@@ -203,7 +220,7 @@ func (c Cache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer,
 	if err != nil {
 		return nil, false
 	}
-	rewrite := false // the entry learnt a new binary or blob time
+	rewrite := false // the entry learnt a new binary time
 	if e.BinaryTime != fi.ModTime().UnixNano() && !onlyTouched(e, before, fi) {
 		// The same build ID, but the file has another time: a fresh dist or a change after
 		// linking wrote it again. Serve the entry only for the very same bytes.
@@ -219,39 +236,61 @@ func (c Cache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer,
 		e.BinaryTime = fi.ModTime().UnixNano()
 		rewrite = true
 	}
-	intact, blobChanged := c.checkBlob(digest, &e)
-	if !intact {
+	if !c.checkBlob(digest, e.Size) {
 		return nil, false
 	}
-	if rewrite || blobChanged {
-		_ = c.writeEntry(key, e) // a failure costs a hash next time, nothing else
+	if rewrite {
+		_ = c.writeEntry(key, e) // a failure costs a hash of the binary next time, nothing else
 	} else {
 		c.touch(c.entryPath(key))
 	}
 	return &cachedLayer{path: c.blobPath(digest), digest: digest, diffID: diffID, size: e.Size}, true
 }
 
-// checkBlob reports whether the blob h has the size e records and, as far as is known, the
-// digest h: it is hashed only when its modification time differs from e.BlobTime, the time
-// of its last check (it was checked when stored). It marks the blob as used, and the entry
-// learns the time that gives it, so that the mark costs no hash next time; changed says that
-// e.BlobTime moved, for the caller to write the entry.
-func (c Cache) checkBlob(h v1.Hash, e *cacheEntry) (intact, changed bool) {
+// checkBlob reports whether the blob h is a regular file of size bytes with the digest h.
+// It is hashed whole every time: the image layout links the blob, so bytes changed there
+// change it here too, and keeping the size and time does not hide that. It marks an intact
+// blob as used. A directory in the blob's place is removed, for the blob to be stored again.
+func (c Cache) checkBlob(h v1.Hash, size int64) bool {
 	blob := c.blobPath(h)
-	bi, err := os.Stat(blob)
-	if err != nil || !bi.Mode().IsRegular() || bi.Size() != e.Size {
-		return false, false
+	f, fi, err := regfile.Open(blob)
+	if err != nil {
+		clearWay(blob, err)
+		return false
 	}
-	if e.BlobTime != bi.ModTime().UnixNano() && !oci.IntactBlob(blob, h, e.Size) {
-		return false, false
+	defer f.Close()
+	if fi.Size() != size {
+		return false
 	}
-	t := bi.ModTime()
-	if now, ok := c.renew(blob, t); ok {
-		t = now
+	got, n, err := v1.SHA256(io.LimitReader(f, size+1))
+	if err != nil || n != size || got != h {
+		return false
 	}
-	changed = e.BlobTime != t.UnixNano()
-	e.BlobTime = t.UnixNano()
-	return true, changed
+	c.renew(blob, fi.ModTime())
+	return true
+}
+
+// clearWay removes what is at path when it is a directory, for the regular file that open
+// (which failed with err) expected there to be made again. Anything else in the way (a FIFO,
+// a link, a file that cannot be read) is replaced by the rename that puts the new file there.
+func clearWay(path string, err error) {
+	if !errors.Is(err, regfile.ErrNotRegular) {
+		return
+	}
+	if fi, err := os.Lstat(path); err == nil && fi.IsDir() {
+		_ = os.RemoveAll(path)
+	}
+}
+
+// readFile reads the cache's file at path (an entry, a manifest or a config), which must be
+// a regular file of at most limit bytes; ok is false when there is none such.
+func readFile(path string, limit int64) (data []byte, ok bool) {
+	data, err := regfile.ReadFile(path, limit)
+	if err != nil {
+		clearWay(path, err)
+		return nil, false
+	}
+	return data, true
 }
 
 // onlyTouched reports whether a go build left the binary now described by fi as the very file
@@ -292,15 +331,13 @@ func (c Cache) store(key, buildID string, f *os.File, fi os.FileInfo, name strin
 		return nil, fmt.Errorf("reading %s: %w", f.Name(), oci.ErrChanged)
 	}
 	d := hashOf(digest)
-	bi, err := c.commitBlob(tmp.Name(), d)
-	if err != nil {
+	if err := c.commitBlob(tmp.Name(), d); err != nil {
 		return nil, err
 	}
 	e := cacheEntry{
 		Format: layerFormat, BuildID: buildID,
 		Digest: d.String(), DiffID: hashOf(diffID).String(), Size: compressed.n,
 		BinarySize: fi.Size(), BinaryTime: fi.ModTime().UnixNano(), BinarySHA: hex.EncodeToString(binSHA.Sum(nil)),
-		BlobTime: bi.ModTime().UnixNano(),
 	}
 	if err := c.writeEntry(key, e); err != nil {
 		return nil, err
@@ -317,28 +354,23 @@ func (c Cache) tempBlob() (*os.File, error) {
 	return os.CreateTemp(blobs, ".tmp-*")
 }
 
-// commitBlob makes the closed temporary file tmp the read-only blob d and returns the blob's
-// file information.
-func (c Cache) commitBlob(tmp string, d v1.Hash) (os.FileInfo, error) {
+// commitBlob makes the closed temporary file tmp the read-only blob d; the rename replaces
+// whatever file was in its place.
+func (c Cache) commitBlob(tmp string, d v1.Hash) error {
 	if err := os.Chmod(tmp, 0o444); err != nil {
-		return nil, err
+		return err
 	}
-	if err := os.Rename(tmp, c.blobPath(d)); err != nil {
-		return nil, err
-	}
-	return os.Stat(c.blobPath(d))
+	return os.Rename(tmp, c.blobPath(d))
 }
 
-// readEntry reads the layer or blob entry of key; ok is false when it is missing or
-// unreadable.
+// readEntry reads the layer entry of key; ok is false when it is missing, unreadable, not a
+// regular file of at most maxEntrySize bytes, or not JSON.
 func (c Cache) readEntry(key string) (e cacheEntry, ok bool) {
-	return e, c.readJSON(key, &e)
-}
-
-// readJSON reads the entry of key into v; it reports whether there was one that could be read.
-func (c Cache) readJSON(key string, v any) bool {
-	data, err := os.ReadFile(c.entryPath(key))
-	return err == nil && json.Unmarshal(data, v) == nil
+	data, ok := readFile(c.entryPath(key), maxEntrySize)
+	if !ok || json.Unmarshal(data, &e) != nil {
+		return cacheEntry{}, false
+	}
+	return e, true
 }
 
 // writeEntry writes the entry e of key: to a temporary file, renamed into place.
@@ -425,11 +457,17 @@ func (l *cachedLayer) Size() (int64, error) { return l.size, nil }
 func (l *cachedLayer) MediaType() (types.MediaType, error) { return types.OCILayer, nil }
 
 // Compressed implements v1.Layer.
-func (l *cachedLayer) Compressed() (io.ReadCloser, error) { return os.Open(l.path) }
+func (l *cachedLayer) Compressed() (io.ReadCloser, error) {
+	f, _, err := regfile.Open(l.path)
+	if err != nil {
+		return nil, err
+	}
+	return f, nil
+}
 
 // Uncompressed implements v1.Layer.
 func (l *cachedLayer) Uncompressed() (io.ReadCloser, error) {
-	f, err := os.Open(l.path)
+	f, _, err := regfile.Open(l.path)
 	if err != nil {
 		return nil, err
 	}
@@ -543,7 +581,7 @@ func (c Cache) Trim(now time.Time) {
 		return
 	}
 	mark := filepath.Join(c.Dir, "trimmed")
-	if fi, err := os.Stat(mark); err == nil && now.Sub(fi.ModTime()) < cacheMaxAge/5 {
+	if fi, err := os.Lstat(mark); err == nil && fi.Mode().IsRegular() && now.Sub(fi.ModTime()) < cacheMaxAge/5 {
 		return
 	}
 	if _, err := os.Stat(c.Dir); err != nil {
@@ -560,8 +598,11 @@ func (c Cache) Trim(now time.Time) {
 			}
 		}
 	}
-	if f, err := os.Create(mark); err == nil {
+	// A new file renamed into place: opening the old one could wait on a FIFO.
+	if f, err := os.CreateTemp(c.Dir, ".tmp-*"); err == nil {
 		f.Close()
-		_ = os.Chtimes(mark, now, now)
+		if os.Chtimes(f.Name(), now, now) != nil || os.Rename(f.Name(), mark) != nil {
+			os.Remove(f.Name())
+		}
 	}
 }

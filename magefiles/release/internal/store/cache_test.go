@@ -2,7 +2,6 @@ package store
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"os"
@@ -414,51 +413,42 @@ func TestLayerCacheTrim(t *testing.T) {
 	}
 }
 
-// TestLayerCacheRecordsTheBlobTime checks that an entry remembers when its blob was last
-// checked by digest: a hit on an unchanged blob needs no hash, and a blob whose file changed
-// since (here only its time) is checked again and the new time recorded.
-func TestLayerCacheRecordsTheBlobTime(t *testing.T) {
+// TestLayerCacheHashesTheBlobOnEveryUse checks that a blob whose bytes changed in place, its
+// size and time kept (as a write into a hard link of it in dist/oci leaves it), is never
+// served: the lookup is a miss, the layer is made again, and a new, intact blob replaces the
+// damaged file, which a layout that linked it keeps.
+func TestLayerCacheHashesTheBlobOnEveryUse(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
+	want := releasetest.Layer(t, bin, "app", releasetest.Created)
 	l, _ := cacheLayer(t, c, bin, "app")
-	blob := c.blobPath(releasetest.Digest(t, l))
-	entry := func() cacheEntry {
-		t.Helper()
-		matches, err := filepath.Glob(filepath.Join(c.Dir, "entries", "*", "*.json"))
-		if err != nil || len(matches) != 1 {
-			t.Fatalf("entries: %v, %v", matches, err)
-		}
-		data, err := os.ReadFile(matches[0])
-		if err != nil {
-			t.Fatal(err)
-		}
-		var e cacheEntry
-		if err := json.Unmarshal(data, &e); err != nil {
-			t.Fatal(err)
-		}
-		return e
-	}
-	mtime := func() int64 {
-		t.Helper()
-		fi, err := os.Stat(blob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return fi.ModTime().UnixNano()
-	}
-	if got, want := entry().BlobTime, mtime(); got != want {
-		t.Errorf("after the store: entry blob time %d, blob file %d", got, want)
-	}
-	later := time.Now().Add(-time.Minute).Round(time.Second)
-	if err := os.Chtimes(blob, later, later); err != nil {
+	d := releasetest.Digest(t, l)
+	blob := c.blobPath(d)
+	linked := filepath.Join(t.TempDir(), "layout-blob") // as dist/oci links it
+	if err := os.Link(blob, linked); err != nil {
 		t.Fatal(err)
 	}
-	if _, hit := cacheLayer(t, c, bin, "app"); !hit {
-		t.Fatal("blob with a new time but the same bytes: miss, want a hit after a check")
+	releasetest.DamageInPlace(t, linked)
+
+	l, hit := cacheLayer(t, c, bin, "app")
+	if hit {
+		t.Fatal("a blob damaged in place with its size and time kept: hit")
 	}
-	if got, want := entry().BlobTime, later.UnixNano(); got != want {
-		t.Errorf("after the check: entry blob time %d, want %d", got, want)
+	sameLayer(t, l, want)
+	if !oci.IntactBlob(blob, d, sizeOf(t, blob)) {
+		t.Error("the cache still holds the damaged blob")
+	}
+	a, err1 := os.Stat(blob)
+	b, err2 := os.Stat(linked)
+	if err1 != nil || err2 != nil || os.SameFile(a, b) {
+		t.Errorf("the new blob is the damaged file (%v, %v)", err1, err2)
+	}
+	if fi, err := os.Stat(blob); err != nil || fi.Mode().Perm() != 0o444 {
+		t.Errorf("the new blob: %v, %v; want mode 0444", fi.Mode(), err)
+	}
+	if _, hit := cacheLayer(t, c, bin, "app"); !hit {
+		t.Error("after the rebuild: miss, want a hit")
 	}
 }
 
@@ -563,53 +553,32 @@ func TestLayerCacheAfterAnUpToDateBuild(t *testing.T) {
 	})
 }
 
-// TestLayerCacheKeepsTheCheckOfAUsedBlob checks that marking a blob as used (renewing a time
-// older than touchAge, for trim) does not cost a hash of it on the next run: the entry learns
-// the renewed time. The blob is changed behind the cache's back, keeping its checked time, so
-// a hash would show: the cache trusts a blob whose time is the one it checked.
-func TestLayerCacheKeepsTheCheckOfAUsedBlob(t *testing.T) {
+// TestLayerCacheRenewsAUsedBlob checks that a hit marks the entry and the blob as used
+// (renewing a time older than touchAge, for trim), and that the renewed blob is still a hit.
+func TestLayerCacheRenewsAUsedBlob(t *testing.T) {
 	c := Cache{Dir: t.TempDir()}
 	bin := filepath.Join(t.TempDir(), "app")
 	fakeGoBinary(t, bin, "a/b", 64<<10, 1)
 	l, _ := cacheLayer(t, c, bin, "app")
 	blob := c.blobPath(releasetest.Digest(t, l))
-	old := time.Now().Add(-2 * touchAge).Round(time.Second)
 	matches, err := filepath.Glob(filepath.Join(c.Dir, "entries", "*", "*.json"))
 	if err != nil || len(matches) != 1 {
 		t.Fatalf("entries: %v, %v", matches, err)
 	}
-	key := strings.TrimSuffix(filepath.Base(matches[0]), ".json")
-	e, ok := c.readEntry(key)
-	if !ok {
-		t.Fatal("no entry")
-	}
-	size := sizeOf(t, blob)
-	if err := os.Chmod(blob, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(blob, make([]byte, size), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chtimes(blob, old, old); err != nil {
-		t.Fatal(err)
-	}
-	e.BlobTime = old.UnixNano() // checked two touch ages ago
-	if err := c.writeEntry(key, e); err != nil {
-		t.Fatal(err)
+	old := time.Now().Add(-2 * touchAge).Round(time.Second)
+	for _, p := range []string{blob, matches[0]} {
+		if err := os.Chtimes(p, old, old); err != nil {
+			t.Fatal(err)
+		}
 	}
 	for run := range 2 {
 		if _, hit := cacheLayer(t, c, bin, "app"); !hit {
-			t.Fatalf("run %d: a miss: the blob was hashed although its time is the checked one", run)
+			t.Fatalf("run %d: miss, want a hit", run)
 		}
-		fi, err := os.Stat(blob)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !fi.ModTime().After(old) {
-			t.Fatalf("run %d: the used blob's time %v was not renewed", run, fi.ModTime())
-		}
-		if e, _ := c.readEntry(key); e.BlobTime != fi.ModTime().UnixNano() {
-			t.Fatalf("run %d: the entry records %d, the blob has %d", run, e.BlobTime, fi.ModTime().UnixNano())
+		for _, p := range []string{blob, matches[0]} {
+			if fi, err := os.Stat(p); err != nil || !fi.ModTime().After(old) {
+				t.Fatalf("run %d: the used %s was not renewed (%v)", run, p, err)
+			}
 		}
 	}
 }
