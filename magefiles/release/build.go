@@ -140,7 +140,7 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 		}
 		return buildResult{}, fmt.Errorf("building %s: go build: %w:\n%s", job.platform, err, msg)
 	}
-	if err := shim.Verify(job.out, job.platform); err != nil {
+	if err := shim.VerifyFor(job.out, job.platform, spec.Getenv); err != nil {
 		return buildResult{}, fmt.Errorf("verifying the %s binary %s: %w", job.platform, job.out, err)
 	}
 	fi, err := os.Stat(job.out)

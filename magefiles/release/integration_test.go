@@ -273,6 +273,7 @@ func TestMageTargets(t *testing.T) {
 
 	t.Run("base", func(t *testing.T) { testMultiPlatformBase(t, p, reg.Host()) })
 	t.Run("errors", func(t *testing.T) { testTargetErrors(t, p) })
+	t.Run("user variables", func(t *testing.T) { testUserVariables(t, p) })
 	t.Run("verbose", func(t *testing.T) { testVerboseAndHelp(t, p) })
 	t.Run("interrupt", func(t *testing.T) { testInterrupt(t, p, reg.Host()) })
 }
@@ -370,18 +371,19 @@ func testVerboseAndHelp(t *testing.T, p *userProject) {
 	if !strings.Contains(out, want) {
 		t.Errorf("mage -v binaries output lacks %q:\n%s", want, out)
 	}
-	// Each target's help names the variables the table says it uses, and no other.
+	// Each target's help lists the variables the table says it uses, and no other (another
+	// variable's text may name one, as XGO_REGISTRY_USER's names XGO_REPO).
 	for _, target := range vars.Targets {
 		out, err := p.run(t, "-h "+target.Name)
 		if err != nil {
 			t.Fatalf("mage -h %s: %v\n%s", target.Name, err, out)
 		}
 		for _, v := range vars.Table {
-			switch mentioned := strings.Contains(out, v.Name); {
-			case v.ReadBy(target.Name) && !mentioned:
-				t.Errorf("mage -h %s does not mention %s:\n%s", target.Name, v.Name, out)
-			case !v.ReadBy(target.Name) && mentioned:
-				t.Errorf("mage -h %s mentions %s, which %s does not use:\n%s", target.Name, v.Name, target.Name, out)
+			switch listed := strings.Contains(out, "\n  - "+v.Name+": "); {
+			case v.ReadBy(target.Name) && !listed:
+				t.Errorf("mage -h %s does not list %s:\n%s", target.Name, v.Name, out)
+			case !v.ReadBy(target.Name) && listed:
+				t.Errorf("mage -h %s lists %s, which %s does not use:\n%s", target.Name, v.Name, target.Name, out)
 			}
 		}
 		// The help has its lines, not one line joined from them.
@@ -422,6 +424,25 @@ func checkImage(t *testing.T, img v1.Image, w wantPlatform, commit string) {
 	}
 	if _, ok := man.Annotations[annotationBaseName]; ok {
 		t.Errorf("%s: a scratch image has a base.name annotation", w.platform)
+	}
+}
+
+// testUserVariables runs binaries with a variant variable and CGO_ENABLED set by the user, as
+// the shim keeps them (GOAMD64=v3 with linux/amd64, CGO_ENABLED=1): each build succeeds, is
+// verified against what it was given, and records it.
+func testUserVariables(t *testing.T, p *userProject) {
+	for _, kv := range []string{"GOAMD64=v3", "CGO_ENABLED=1"} {
+		t.Run(kv, func(t *testing.T) {
+			dist := "dist-" + strings.ToLower(strings.ReplaceAll(kv, "=", "-"))
+			out, err := p.run(t, "binaries", "XGO_PLATFORMS=linux/amd64", "XGO_DIST="+dist, kv)
+			if err != nil {
+				t.Fatalf("%s mage binaries: %v\n%s", kv, err, out)
+			}
+			info := goVersionM(t, filepath.Join(p.dir, dist, "bin", "linux_amd64", "app"))
+			if !strings.Contains(info, "\tbuild\t"+kv+"\n") {
+				t.Errorf("%s: go version -m lacks build %s:\n%s", kv, kv, info)
+			}
+		})
 	}
 }
 
