@@ -41,6 +41,7 @@ type config struct {
 	Wait      bool                 // wait for another run to release Dist instead of failing (XGO_WAIT)
 	Insecure  bool                 // plain HTTP allowed to registries that are not on loopback
 	Retry     registry.RetryPolicy // how registry requests are retried (XGO_RETRY_TIMEOUT)
+	keychain  *registry.Keychain   // credentials of registry calls (XGO_REGISTRY_*, the docker config, CI_REGISTRY_*, GITHUB_TOKEN)
 	Created   time.Time            // timestamp of the images
 	Version   string               // git tag on HEAD, "" when there is none
 	Revision  string               // HEAD commit, "" outside git
@@ -56,7 +57,7 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	c := config{Dir: dir}
 	var errs []error
 	bad := func(variable, value string, err error) {
-		errs = append(errs, fmt.Errorf("%s=%q: %w", variable, value, err))
+		errs = append(errs, badValue(variable, value, err))
 	}
 
 	if v := getenv("XGO_INSECURE_REGISTRY"); v != "" {
@@ -84,7 +85,9 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	c.Base = "scratch"
 	if v := getenv("XGO_BASE"); v != "" {
 		c.Base = strings.TrimSpace(v)
-		if c.Base != "scratch" {
+		if err := checkReference(c.Base); err != nil {
+			bad("XGO_BASE", v, err)
+		} else if c.Base != "scratch" {
 			if _, err := registry.ParseRef(c.Base, c.Insecure); err != nil {
 				bad("XGO_BASE", v, errors.New(`must be "scratch" or an image reference like registry.example/repo:tag`))
 			}
@@ -93,7 +96,9 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 
 	if v := getenv("XGO_REPO"); v != "" {
 		repo, err := registry.ParseRepo(strings.TrimSpace(v), c.Insecure)
-		if err != nil {
+		if cerr := checkReference(strings.TrimSpace(v)); cerr != nil {
+			bad("XGO_REPO", v, cerr)
+		} else if err != nil {
 			bad("XGO_REPO", v, errors.New("must be a repository like registry.example/owner/app, without tag or digest"))
 		}
 		c.Repo, c.repo = strings.TrimSpace(v), repo
@@ -105,10 +110,14 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	}
 	c.Retry = retry
 
-	c.Jobs = runtime.NumCPU()
+	c.Jobs = min(runtime.NumCPU(), maxJobs)
 	if v := getenv("XGO_JOBS"); v != "" {
 		n, err := strconv.Atoi(strings.TrimSpace(v))
-		if err != nil || n < 1 {
+		switch {
+		case err != nil && errors.Is(err, strconv.ErrRange) && !strings.HasPrefix(strings.TrimSpace(v), "-"),
+			err == nil && n > maxJobs:
+			bad("XGO_JOBS", v, fmt.Errorf("must be at most %d", maxJobs))
+		case err != nil || n < 1:
 			bad("XGO_JOBS", v, errors.New("must be a positive integer"))
 		}
 		c.Jobs = n
@@ -129,11 +138,18 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	if v := getenv("XGO_DIST"); v != "" {
 		if strings.TrimSpace(v) == "" {
 			bad("XGO_DIST", v, errors.New("must be a directory path"))
-		} else if filepath.IsAbs(v) {
-			c.Dist = filepath.Clean(v)
 		} else {
-			c.Dist = filepath.Join(dir, v)
+			if filepath.IsAbs(v) {
+				c.Dist = filepath.Clean(v)
+			} else {
+				c.Dist = filepath.Join(dir, v)
+			}
+			if err := checkDist(c.Dist, dir, getenv); err != nil {
+				bad("XGO_DIST", v, err)
+			}
 		}
+	} else if err := checkDist(c.Dist, dir, getenv); err != nil {
+		errs = append(errs, fmt.Errorf("the output directory %s %w", c.Dist, err))
 	}
 
 	if epoch := getenv("SOURCE_DATE_EPOCH"); epoch != "" {
@@ -148,14 +164,17 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	if _, err := applyTags(nil, getenv("XGO_TAGS")); err != nil {
 		bad("XGO_TAGS", getenv("XGO_TAGS"), err)
 	}
+	keychain, loginErrs := readLogins(getenv, c.repo)
+	c.keychain, errs = keychain, append(errs, loginErrs...)
 	return c, errs
 }
 
 // askGoAndGit fills in what comes from go and git: the main package (XGO_MAIN, checked by go
 // list run in environ; nil: this process's environment), the version, commit, commit time and
-// origin, and the tags.
+// origin, and the tags. mainFound, when not nil, is called as soon as the main package is
+// found (not at all when it is not), while git may still run.
 // It returns the errors of resolving the main package.
-func (c *config) askGoAndGit(ctx context.Context, getenv func(string) string, environ []string) []error {
+func (c *config) askGoAndGit(ctx context.Context, getenv func(string) string, environ []string, mainFound func()) []error {
 	// go list and git are a process or more each: run them side by side.
 	var (
 		wg        sync.WaitGroup
@@ -163,7 +182,12 @@ func (c *config) askGoAndGit(ctx context.Context, getenv func(string) string, en
 		mainErr   error
 		unignored bool
 	)
-	wg.Go(func() { mainPkg, mainErr = findMain(ctx, c.Dir, getenv("XGO_MAIN"), environ) })
+	wg.Go(func() {
+		mainPkg, mainErr = findMain(ctx, c.Dir, getenv("XGO_MAIN"), environ)
+		if mainErr == nil && mainFound != nil {
+			mainFound()
+		}
+	})
 	var g gitInfo
 	if mayBeInGit(c.Dir, getenv) {
 		wg.Go(func() { unignored = distUnignored(ctx, c.Dir, c.Dist) })
@@ -189,15 +213,10 @@ func (c *config) askGoAndGit(ctx context.Context, getenv func(string) string, en
 // maxEpoch is the last second of the year 9999, the largest time an RFC 3339 timestamp holds.
 const maxEpoch = 253402300799
 
-// checkFlags rejects XGO_FLAGS that would take the output path away from the release.
-func checkFlags(flags []string) error {
-	for _, f := range flags {
-		if f == "-o" || f == "--o" || strings.HasPrefix(f, "-o=") || strings.HasPrefix(f, "--o=") {
-			return errors.New("must not set -o: the release chooses each binary's path")
-		}
-	}
-	return nil
-}
+// maxJobs is the largest XGO_JOBS: more go builds at a time than that only share the same
+// cores and memory, and as many uploads at a time would flood a registry. A larger value is
+// an error, and the default, the number of CPUs, is cut to it.
+const maxJobs = 256
 
 // gitInfo is what the release takes from the git repository around the project.
 type gitInfo struct {
@@ -343,23 +362,23 @@ func findMain(ctx context.Context, dir, value string, environ []string) (string,
 	v := strings.TrimSpace(value)
 	switch {
 	case v == "" || strings.HasPrefix(v, "-"):
-		return "", fmt.Errorf("XGO_MAIN=%q: must be a package path like ./cmd/app", value)
+		return "", badValue("XGO_MAIN", value, errors.New("must be a package path like ./cmd/app"))
 	case strings.Contains(v, "..."):
-		return "", fmt.Errorf("XGO_MAIN=%q: must name one package, not a pattern", value)
+		return "", badValue("XGO_MAIN", value, errors.New("must name one package, not a pattern"))
 	}
 	pkgs, err := goList(ctx, dir, v, environ)
 	if err != nil {
-		return "", fmt.Errorf("XGO_MAIN=%q: %w", value, err)
+		return "", badValue("XGO_MAIN", value, withoutEcho(err))
 	}
 	if len(pkgs) != 1 {
-		return "", fmt.Errorf("XGO_MAIN=%q: must name exactly one package, found %d", value, len(pkgs))
+		return "", badValue("XGO_MAIN", value, fmt.Errorf("must name exactly one package, found %d", len(pkgs)))
 	}
 	p := pkgs[0]
 	switch {
 	case p.Error != nil:
-		return "", fmt.Errorf("XGO_MAIN=%q: %s", value, strings.TrimSpace(p.Error.Err))
+		return "", badValue("XGO_MAIN", value, withoutEcho(errors.New(strings.TrimSpace(p.Error.Err))))
 	case p.Name != "main":
-		return "", fmt.Errorf("XGO_MAIN=%q: package %s is package %s, not a main package", value, p.ImportPath, p.Name)
+		return "", badValue("XGO_MAIN", value, fmt.Errorf("package %s is package %s, not a main package", p.ImportPath, p.Name))
 	}
 	return p.ImportPath, nil
 }
@@ -379,7 +398,7 @@ func goList(ctx context.Context, dir, pattern string, environ []string) ([]liste
 		if msg == "" {
 			msg = err.Error()
 		}
-		return nil, fmt.Errorf("go list %s: %s", pattern, msg)
+		return nil, fmt.Errorf("go list %s: %w", pattern, &processError{msg: msg, err: err})
 	}
 	var pkgs []listedPackage
 	dec := json.NewDecoder(&stdout)

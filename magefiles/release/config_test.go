@@ -25,7 +25,7 @@ func envMap(m map[string]string) func(string) string {
 // in this process's environment), with every error joined.
 func loadConfig(ctx context.Context, dir string, getenv func(string) string) (config, error) {
 	c, errs := readEnv(dir, getenv)
-	errs = append(errs, c.askGoAndGit(ctx, getenv, nil)...)
+	errs = append(errs, c.askGoAndGit(ctx, getenv, nil, nil)...)
 	if err := errors.Join(errs...); err != nil {
 		return config{}, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
@@ -25,10 +26,16 @@ import (
 // it on to mage, which dies of a SIGTERM (leaving the target running on its
 // own) and keeps a SIGINT to itself. The target learns that mage is gone by
 // watching its parent process.
+//
+// The context is cancelled by interruptContext alone, the parent's end
+// included: mage cancels its context on the very SIGINT this process gets too,
+// and the cause must be the signal, not whichever of the two cancellations
+// came first. When the parent ends, a signal that comes within signalGrace is
+// the cause; else the parent's cause is.
 func interruptContext(parent context.Context) (ctx context.Context, stop context.CancelFunc) {
 	ch := make(chan os.Signal, 1)
 	signal.Notify(ch, os.Interrupt, syscall.SIGTERM)
-	ctx, cancel := context.WithCancelCause(parent)
+	ctx, cancel := context.WithCancelCause(context.WithoutCancel(parent))
 	ppid := os.Getppid()
 	tick := time.NewTicker(parentPoll)
 	go func() {
@@ -40,6 +47,20 @@ func interruptContext(parent context.Context) (ctx context.Context, stop context
 				// cancellation is seen is not swallowed.
 				signal.Stop(ch)
 				cancel(&signalError{s})
+				return
+			case <-parent.Done():
+				grace := time.NewTimer(signalGrace)
+				select {
+				case s := <-ch:
+					signal.Stop(ch)
+					cancel(&signalError{s})
+				case <-grace.C:
+					signal.Stop(ch)
+					cancel(context.Cause(parent))
+				case <-ctx.Done():
+					signal.Stop(ch)
+				}
+				grace.Stop()
 				return
 			case <-tick.C:
 				if os.Getppid() != ppid {
@@ -78,25 +99,70 @@ func (e *parentGoneError) Error() string {
 	return fmt.Sprintf("the process that started it (pid %d) ended", e.pid)
 }
 
-// stoppedError returns the error of a target that ended with err: when a
-// signal cancelled ctx (see interruptContext), "<target> stopped: <signal>
-// signal received", whatever the work that was cut short reported (a go
-// build killed by the same signal, a cancelled request), and likewise when
-// its parent process ended; otherwise err.
-func stoppedError(ctx context.Context, target string, err error) error {
-	if err == nil {
-		return nil
-	}
+// signalGrace is how long a signal is waited for where one may be on its way: after the
+// parent context ended (see interruptContext), and after a process the run started failed
+// (see stoppedError).
+const signalGrace = 500 * time.Millisecond
+
+// stopCause returns the cause of ctx when a signal, or the end of the process that started
+// this one, cancelled it (see interruptContext); nil otherwise.
+func stopCause(ctx context.Context) error {
 	cause := context.Cause(ctx)
 	var (
 		sig  *signalError
 		gone *parentGoneError
 	)
-	if !errors.As(cause, &sig) && !errors.As(cause, &gone) {
+	if errors.As(cause, &sig) || errors.As(cause, &gone) {
+		return cause
+	}
+	return nil
+}
+
+// stoppedError returns the error of a target that ended with err: when a
+// signal cancelled ctx (see interruptContext), "<target> stopped: <signal>
+// signal received", whatever the work that was cut short reported (a go
+// build killed by the same signal, a cancelled request), and likewise when
+// its parent process ended; otherwise err. A signal to the process group
+// reaches the go build too, which may die of it before this process has seen
+// it: after the failure of a process it started, the run waits up to
+// signalGrace for the signal before it blames the process. A push stopped
+// while it tagged the index says which tags were pushed and which were not.
+func stoppedError(ctx context.Context, target string, err error) error {
+	if err == nil {
+		return nil
+	}
+	cause := stopCause(ctx)
+	var exit *exec.ExitError
+	if cause == nil && errors.As(err, &exit) {
+		grace := time.NewTimer(signalGrace)
+		select {
+		case <-ctx.Done():
+		case <-grace.C:
+		}
+		grace.Stop()
+		cause = stopCause(ctx)
+	}
+	if cause == nil {
 		return err
+	}
+	var tags *partialTagsError
+	if errors.As(err, &tags) {
+		return fmt.Errorf("%s stopped: %w; %s", target, cause, tags.state())
 	}
 	return fmt.Errorf("%s stopped: %w", target, cause)
 }
+
+// processError is the failure of a process the run started, told by its own
+// message (go list's standard error) but still the *exec.ExitError that
+// stoppedError looks for.
+type processError struct {
+	msg string
+	err error
+}
+
+func (e *processError) Error() string { return e.msg }
+
+func (e *processError) Unwrap() error { return e.err }
 
 // incompleteMarker is the file in the output directory that says a run
 // started there and has not finished.

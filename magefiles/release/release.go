@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -58,12 +59,25 @@ func (s stage) String() string {
 }
 
 // run releases the project as far as last says, one step after another: read the
-// configuration (and the base, beside go list and git), plan the targets against the base,
+// configuration (and the base, beside git once go list has found the main package), plan the
+// targets against the base,
 // then, with dist/ locked and marked incomplete, build the binaries (each image assembled as
 // soon as its binary is built), write the image layout, and push it. Every value is checked
-// before the first build; a failure after that names its target.
+// before the first build; a failure after that names its target. A run stopped by a signal
+// (or by the end of the process that started it) fails with that, whatever the work that was
+// cut short reported (see stoppedError); one that had done all its work when the signal came
+// succeeds, and says so.
 func run(ctx context.Context, e runEnv, last stage) error {
 	r := &release{env: e, last: last, start: time.Now()}
+	err := stoppedError(ctx, last.String(), r.run(ctx))
+	if cause := stopCause(ctx); err == nil && cause != nil {
+		fmt.Fprintf(e.out, "%s after the %s had done its work: it is complete\n", cause, last)
+	}
+	return err
+}
+
+// run does the steps that the function run describes, and returns their first error as it is.
+func (r *release) run(ctx context.Context) error {
 	if err := r.readConfig(ctx); err != nil {
 		return err
 	}
@@ -73,19 +87,17 @@ func run(ctx context.Context, e runEnv, last stage) error {
 	// Everything is checked: from here on dist/ changes, and stays marked until the run ends
 	// well. Another run on the same dist/ would mix its files with these: the run holds the
 	// lock of dist/ until it returns.
-	unlock, err := lockDist(ctx, r.cfg.Dist, r.cfg.Wait, e.out)
+	unlock, err := lockDist(ctx, r.cfg.Dist, r.cfg.Wait, r.env.out)
 	if err != nil {
-		return stoppedError(ctx, last.String(), err)
+		return err
 	}
 	defer unlock()
-	done, err := markIncomplete(r.cfg.Dist, last.String(), r.start)
+	done, err := markIncomplete(r.cfg.Dist, r.last.String(), r.start)
 	if err != nil {
 		return err
 	}
 	if err := r.steps(ctx); err != nil {
-		// A signal to the process group can kill go build before the context's
-		// cancellation reaches it: the signal, not the killed build, is the reason.
-		return stoppedError(ctx, last.String(), err)
+		return err
 	}
 	return done()
 }
@@ -109,8 +121,7 @@ type release struct {
 }
 
 // readConfig reads and checks the configuration, asks go list and git, and resolves the
-// base, the base's registry side by side with go list and git once the variables the base
-// needs are known to be good.
+// base, side by side with git once every variable and the main package are known to be good.
 func (r *release) readConfig(ctx context.Context) error {
 	e := r.env
 	if r.last == stageRelease && strings.TrimSpace(e.getenv("XGO_REPO")) == "" {
@@ -118,17 +129,22 @@ func (r *release) readConfig(ctx context.Context) error {
 	}
 	cfg, errs := readEnv(e.dir, e.getenv)
 	if cfg.Base != "scratch" || r.last == stageRelease {
-		r.opts = registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry)
+		r.opts = registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry, cfg.keychain)
 	}
 	r.cache = store.Cache{Dir: store.CacheDir(e.getenv)}
 	var (
-		wg      sync.WaitGroup
-		baseErr error
+		wg        sync.WaitGroup
+		baseErr   error
+		mainFound func()
 	)
+	// Reading the base writes it to the cache: it starts only once every value is known to be
+	// good, the main package included, and runs beside git.
 	if len(errs) == 0 {
-		wg.Go(func() { r.base, baseErr = store.LoadBase(ctx, cfg.Base, cfg.Insecure, r.opts, r.cache) })
+		mainFound = func() {
+			wg.Go(func() { r.base, baseErr = store.LoadBase(ctx, cfg.Base, cfg.Insecure, r.opts, r.cache) })
+		}
 	}
-	errs = append(errs, cfg.askGoAndGit(ctx, e.getenv, e.environ)...)
+	errs = append(errs, cfg.askGoAndGit(ctx, e.getenv, e.environ, mainFound)...)
 	wg.Wait()
 	if err := errors.Join(errs...); err != nil {
 		return err
@@ -269,6 +285,16 @@ func (r *release) push(ctx context.Context) error {
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
 	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.Repo, cfg.repo, mounts), cfg.Tags, r.opts)
+	var tagErr *registry.TagError
+	if err != nil && errors.As(err, &tagErr) && stopCause(ctx) != nil {
+		// Stopped while tagging: the tag being pushed may have gone through, its answer
+		// lost. With every tag in place the release is complete; else say what is there.
+		res.Tags = r.tagsAfterStop(ctx, tagErr, res.Digest)
+		if len(res.Tags) < len(cfg.Tags) {
+			return &partialTagsError{ref: tagErr.Index.String(), pushed: res.Tags, notPushed: cfg.Tags[len(res.Tags):], err: err}
+		}
+		err = nil
+	}
 	if err != nil {
 		return err
 	}
@@ -303,6 +329,45 @@ func (r *release) push(ctx context.Context) error {
 		res.BlobsUploaded, formatSize(res.BytesUploaded), res.BlobsSkipped, formatSize(res.BytesSkipped), strings.Join(res.Tags, ", "))
 	_, err = fmt.Fprintln(e.out, rep.Reference)
 	return err
+}
+
+// tagCheckTimeout bounds the question, after a stop, whether the tag being pushed went
+// through: mage waits 5 s for a target it cancelled on SIGINT.
+const tagCheckTimeout = 3 * time.Second
+
+// tagsAfterStop returns the tags that point at the index digest after a push that a stop cut
+// short while it tagged (tagErr): those pushed before, and the one being pushed when the
+// registry has it, asked once with a context of its own (the run's is cancelled) for at most
+// tagCheckTimeout.
+func (r *release) tagsAfterStop(ctx context.Context, tagErr *registry.TagError, digest v1.Hash) []string {
+	pushed := slices.Clone(tagErr.Pushed)
+	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), tagCheckTimeout)
+	defer cancel()
+	opts := registry.Options(check, 1, r.cfg.Insecure, registry.RetryPolicy{}, r.cfg.keychain)
+	if ok, err := registry.TaggedAt(check, r.cfg.repo.Tag(tagErr.Tag), digest, opts); err == nil && ok {
+		pushed = append(pushed, tagErr.Tag)
+	}
+	return pushed
+}
+
+// partialTagsError is a push stopped while it tagged the index: the index is in the registry,
+// the tags pushed point at it, the others do not.
+type partialTagsError struct {
+	ref               string // repository@digest
+	pushed, notPushed []string
+	err               error
+}
+
+func (e *partialTagsError) Error() string { return e.err.Error() + "; " + e.state() }
+
+func (e *partialTagsError) Unwrap() error { return e.err }
+
+// state says what the push left in the registry.
+func (e *partialTagsError) state() string {
+	if len(e.pushed) == 0 {
+		return fmt.Sprintf("%s was pushed, but none of its tags (%s)", e.ref, strings.Join(e.notPushed, ", "))
+	}
+	return fmt.Sprintf("%s was pushed and tagged %s, but not %s", e.ref, strings.Join(e.pushed, ", "), strings.Join(e.notPushed, ", "))
 }
 
 // baseLayers returns the digests of the layers of the targets' base images.

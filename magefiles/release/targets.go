@@ -20,13 +20,18 @@ import "context"
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
 //     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
-//   - XGO_BASE: the base image: `scratch` or any registry reference; a requested platform the base
-//     lacks is an error. Default: `scratch`.
-//   - XGO_JOBS: parallel go builds; as many images are assembled, and blobs uploaded, at a time.
-//     Default: the number of CPUs.
+//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
+//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
+//     Default: `scratch`.
+//   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
+//     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
+//     256.
 //   - XGO_FLAGS: extra go build flags, split into words as a POSIX shell splits them (quotes and
-//     backslashes; no variables, globs or command substitution: no shell ever runs); `-o` is
-//     refused, the release chooses each binary's path. Default: none.
+//     backslashes; no variables, globs or command substitution: no shell ever runs); flags only,
+//     each word a flag of Go 1.26's `go build` or its value (the package is `XGO_MAIN`); `-o` is
+//     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
+//     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
+//     `-ldflags=-extld=...` write files or run programs. Default: none.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
@@ -37,9 +42,33 @@ import "context"
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
+//   - XGO_REGISTRY_USER: the user name to log in with to the registry of `XGO_REPO`, its host and
+//     port (so also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or
+//     `XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the docker
+//     config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are checked but
+//     unused. Default: none: the docker config's credentials (`docker login`, credential helpers),
+//     else `CI_REGISTRY_USER` or `GITHUB_TOKEN`.
+//   - XGO_REGISTRY_PASSWORD: the password (or token) of `XGO_REGISTRY_USER`, as it is; no message
+//     or file shows it. Default: none.
+//   - XGO_REGISTRY_PASSWORD_FILE: a file holding the password of `XGO_REGISTRY_USER` (a trailing
+//     newline is dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error. Default:
+//     none.
 //   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
 //     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
 //     `~/.cache/xgo-build/layers`.
+//   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
+//     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
+//     Default: none.
+//   - CI_REGISTRY_USER: with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither
+//     `XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one without the
+//     other, or both without `CI_REGISTRY`, is an error. Default: none.
+//   - CI_REGISTRY_PASSWORD: the password of `CI_REGISTRY_USER` (GitLab's job token); no message or
+//     file shows it. Default: none.
+//   - GITHUB_TOKEN: a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the
+//     docker config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in
+//     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
+//   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
+//     `unset`, as go-containerregistry's GitHub keychain sends.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Binaries(ctx context.Context) error {
@@ -57,13 +86,18 @@ func Binaries(ctx context.Context) error {
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
 //     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
-//   - XGO_BASE: the base image: `scratch` or any registry reference; a requested platform the base
-//     lacks is an error. Default: `scratch`.
-//   - XGO_JOBS: parallel go builds; as many images are assembled, and blobs uploaded, at a time.
-//     Default: the number of CPUs.
+//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
+//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
+//     Default: `scratch`.
+//   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
+//     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
+//     256.
 //   - XGO_FLAGS: extra go build flags, split into words as a POSIX shell splits them (quotes and
-//     backslashes; no variables, globs or command substitution: no shell ever runs); `-o` is
-//     refused, the release chooses each binary's path. Default: none.
+//     backslashes; no variables, globs or command substitution: no shell ever runs); flags only,
+//     each word a flag of Go 1.26's `go build` or its value (the package is `XGO_MAIN`); `-o` is
+//     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
+//     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
+//     `-ldflags=-extld=...` write files or run programs. Default: none.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
@@ -74,11 +108,35 @@ func Binaries(ctx context.Context) error {
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
+//   - XGO_REGISTRY_USER: the user name to log in with to the registry of `XGO_REPO`, its host and
+//     port (so also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or
+//     `XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the docker
+//     config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are checked but
+//     unused. Default: none: the docker config's credentials (`docker login`, credential helpers),
+//     else `CI_REGISTRY_USER` or `GITHUB_TOKEN`.
+//   - XGO_REGISTRY_PASSWORD: the password (or token) of `XGO_REGISTRY_USER`, as it is; no message
+//     or file shows it. Default: none.
+//   - XGO_REGISTRY_PASSWORD_FILE: a file holding the password of `XGO_REGISTRY_USER` (a trailing
+//     newline is dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error. Default:
+//     none.
 //   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
 //     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
 //     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
+//   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
+//     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
+//     Default: none.
+//   - CI_REGISTRY_USER: with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither
+//     `XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one without the
+//     other, or both without `CI_REGISTRY`, is an error. Default: none.
+//   - CI_REGISTRY_PASSWORD: the password of `CI_REGISTRY_USER` (GitLab's job token); no message or
+//     file shows it. Default: none.
+//   - GITHUB_TOKEN: a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the
+//     docker config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in
+//     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
+//   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
+//     `unset`, as go-containerregistry's GitHub keychain sends.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Image(ctx context.Context) error {
@@ -96,19 +154,24 @@ func Image(ctx context.Context) error {
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
 //     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
-//   - XGO_BASE: the base image: `scratch` or any registry reference; a requested platform the base
-//     lacks is an error. Default: `scratch`.
-//   - XGO_REPO: the repository `release` pushes to, such as `ghcr.io/you/app`, without tag or
-//     digest. Default: none; `release` requires it.
+//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
+//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
+//     Default: `scratch`.
+//   - XGO_REPO: the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, digest,
+//     scheme or credentials (`docker login` gives those). Default: none; `release` requires it.
 //   - XGO_TAGS: comma-separated tags that replace the computed ones; with a leading `+`
 //     (`+edge,nightly`) they are added to them. Default: from the git tag on HEAD: `vX.Y.Z` gives
 //     `X.Y.Z`, `X.Y`, `X` and `latest`, a prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else
 //     `latest`.
-//   - XGO_JOBS: parallel go builds; as many images are assembled, and blobs uploaded, at a time.
-//     Default: the number of CPUs.
+//   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
+//     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
+//     256.
 //   - XGO_FLAGS: extra go build flags, split into words as a POSIX shell splits them (quotes and
-//     backslashes; no variables, globs or command substitution: no shell ever runs); `-o` is
-//     refused, the release chooses each binary's path. Default: none.
+//     backslashes; no variables, globs or command substitution: no shell ever runs); flags only,
+//     each word a flag of Go 1.26's `go build` or its value (the package is `XGO_MAIN`); `-o` is
+//     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
+//     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
+//     `-ldflags=-extld=...` write files or run programs. Default: none.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
@@ -119,11 +182,35 @@ func Image(ctx context.Context) error {
 //   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
 //     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
 //     retries off. Default: `3m`.
+//   - XGO_REGISTRY_USER: the user name to log in with to the registry of `XGO_REPO`, its host and
+//     port (so also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or
+//     `XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the docker
+//     config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are checked but
+//     unused. Default: none: the docker config's credentials (`docker login`, credential helpers),
+//     else `CI_REGISTRY_USER` or `GITHUB_TOKEN`.
+//   - XGO_REGISTRY_PASSWORD: the password (or token) of `XGO_REGISTRY_USER`, as it is; no message
+//     or file shows it. Default: none.
+//   - XGO_REGISTRY_PASSWORD_FILE: a file holding the password of `XGO_REGISTRY_USER` (a trailing
+//     newline is dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error. Default:
+//     none.
 //   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
 //     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
 //     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
+//   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
+//     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
+//     Default: none.
+//   - CI_REGISTRY_USER: with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither
+//     `XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one without the
+//     other, or both without `CI_REGISTRY`, is an error. Default: none.
+//   - CI_REGISTRY_PASSWORD: the password of `CI_REGISTRY_USER` (GitLab's job token); no message or
+//     file shows it. Default: none.
+//   - GITHUB_TOKEN: a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the
+//     docker config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in
+//     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
+//   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
+//     `unset`, as go-containerregistry's GitHub keychain sends.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Release(ctx context.Context) error {

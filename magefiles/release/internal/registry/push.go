@@ -3,6 +3,8 @@ package registry
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"sync"
 
 	"github.com/google/go-containerregistry/pkg/name"
@@ -61,13 +63,53 @@ func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 	if err != nil {
 		return res, fmt.Errorf("pushing %s: %w", ref, Explain(err, repo.RegistryStr()))
 	}
-	for _, tag := range refs {
+	for i, tag := range refs {
 		if err := p.Push(ctx, tag, idx); err != nil {
-			return res, fmt.Errorf("tagging %s as %s: %w", ref, tag.TagStr(), Explain(err, repo.RegistryStr()))
+			untried := make([]string, 0, len(refs)-i-1)
+			for _, t := range refs[i+1:] {
+				untried = append(untried, t.TagStr())
+			}
+			return res, &TagError{Index: ref, Pushed: slices.Clone(res.Tags), Tag: tag.TagStr(), Untried: untried,
+				Err: Explain(err, repo.RegistryStr())}
 		}
 		res.Tags = append(res.Tags, tag.TagStr())
 	}
 	return res, nil
+}
+
+// TagError is the failure of PushIndex to push a tag, once the index and everything it
+// holds are in the registry: the tags before it point at the index; the failed one may or
+// may not (its answer may be what was lost); the ones after it were not tried.
+type TagError struct {
+	Index   name.Digest // the index, pushed
+	Pushed  []string    // the tags pushed before the failure, in order
+	Tag     string      // the tag whose push failed
+	Untried []string    // the tags after it
+	Err     error
+}
+
+func (e *TagError) Error() string {
+	msg := fmt.Sprintf("tagging %s as %s: %v", e.Index, e.Tag, e.Err)
+	if len(e.Pushed) > 0 {
+		msg += "; tags pushed before it: " + strings.Join(e.Pushed, ", ")
+	}
+	return msg
+}
+
+func (e *TagError) Unwrap() error { return e.Err }
+
+// TaggedAt reports whether tag points at digest, asking the registry once (a HEAD request)
+// with opts and ctx.
+func TaggedAt(ctx context.Context, tag name.Tag, digest v1.Hash, opts []remote.Option) (bool, error) {
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
+	desc, err := remote.Head(tag, opts...)
+	if err != nil {
+		if IsNotFound(err) {
+			return false, nil
+		}
+		return false, fmt.Errorf("reading tag %s: %w", tag, Explain(err, tag.RegistryStr()))
+	}
+	return desc.Digest == digest, nil
 }
 
 // count splits blobs into those this push uploaded and those it skipped.

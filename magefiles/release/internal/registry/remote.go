@@ -1,6 +1,7 @@
 // Package registry speaks to OCI registries for the release: it parses image references
 // (plain HTTP only to loopback, or with XGO_INSECURE_REGISTRY), builds the options of every
-// registry call (the docker config keychain, the user agent, parallel uploads), owns the one
+// registry call (credentials from a Keychain: the logins of the environment and the docker
+// config; the user agent, parallel uploads), owns the one
 // HTTP transport below go-containerregistry's (the plain HTTP rule; every attempt bounded in
 // time: an answer within 30 s of the request being sent, and no 30 s without progress on a
 // body, see timeout.go; and retries by a RetryPolicy for the whole of its Timeout: backoff with
@@ -11,6 +12,7 @@ package registry
 
 import (
 	"context"
+	"crypto/tls"
 	"crypto/x509"
 	"errors"
 	"fmt"
@@ -20,7 +22,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/authn"
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/remote/transport"
@@ -31,8 +32,12 @@ const userAgent = "xgo-build"
 
 // ParseRef parses an image reference the way docker does (Docker Hub and
 // "latest" are the defaults). Plain HTTP is allowed only to a loopback registry
-// or when insecure is true (XGO_INSECURE_REGISTRY=true).
+// or when insecure is true (XGO_INSECURE_REGISTRY=true). A reference that holds
+// credentials is refused, and its error shows it redacted (see Redact).
 func ParseRef(s string, insecure bool) (name.Reference, error) {
+	if err := CheckNoCredentials(s); err != nil {
+		return nil, fmt.Errorf("parsing image reference %q: %w", Redact(s), err)
+	}
 	ref, err := name.ParseReference(s)
 	if err != nil {
 		return nil, fmt.Errorf("parsing image reference %q: %w", s, err)
@@ -45,6 +50,12 @@ func ParseRef(s string, insecure bool) (name.Reference, error) {
 
 // ParseRepo parses a repository (no tag, no digest) with the rules of ParseRef.
 func ParseRepo(s string, insecure bool) (name.Repository, error) {
+	if err := CheckNoCredentials(s); err != nil {
+		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", Redact(s), err)
+	}
+	if HasScheme(s) {
+		return name.Repository{}, fmt.Errorf("parsing repository %q: must not start with a URL scheme", s)
+	}
 	repo, err := name.NewRepository(s)
 	if err != nil {
 		return name.Repository{}, fmt.Errorf("parsing repository %q: %w", s, err)
@@ -77,15 +88,19 @@ func isLoopback(host string) bool {
 }
 
 // Explain adds what to do to an error of a registry call that a user can fix:
-// access refused, or a certificate nobody trusts. It also drops the query of
-// the URL a failed request names (upload session states, long and of no use
-// to a reader).
+// access refused, a certificate nobody trusts, or a registry that answers an
+// HTTPS request in plain HTTP. It also drops the query (upload session states,
+// long and of no use to a reader) and any user information of the URL a
+// failed request names.
 func Explain(err error, registry string) error {
 	err = withoutQuery(err)
+	if plainAnswer(err) {
+		return fmt.Errorf("registry %s answered an HTTPS request in plain HTTP; if it serves only plain HTTP and you trust "+
+			"the network to it, set XGO_INSECURE_REGISTRY=true (loopback registries need not): %w", registry, err)
+	}
 	var terr *transport.Error
 	if errors.As(err, &terr) && (terr.StatusCode == http.StatusUnauthorized || terr.StatusCode == http.StatusForbidden) {
-		return fmt.Errorf("registry %s refused access (%d %s); log in with `docker login %s` or check the credentials in the docker config: %w",
-			registry, terr.StatusCode, http.StatusText(terr.StatusCode), registry, err)
+		return explainRefusal(err, terr, registry)
 	}
 	var unknown x509.UnknownAuthorityError
 	if errors.As(err, &unknown) {
@@ -99,37 +114,54 @@ func Explain(err error, registry string) error {
 	return err
 }
 
-// withoutQuery returns err, when it is a *url.Error, with the query of its
-// URL left out.
+// plainAnswer reports whether err is the failure of an HTTPS request that the
+// server answered in plain HTTP: net/http's ErrSchemeMismatch, or the TLS
+// record header error it is made from (which a transport that wraps errors
+// leaves as it is).
+func plainAnswer(err error) bool {
+	if errors.Is(err, http.ErrSchemeMismatch) {
+		return true
+	}
+	var record tls.RecordHeaderError
+	return errors.As(err, &record) && string(record.RecordHeader[:]) == "HTTP/"
+}
+
+// withoutQuery returns err, when it is a *url.Error, with the query and the
+// user information of its URL left out.
 func withoutQuery(err error) error {
 	uerr, ok := err.(*url.Error)
 	if !ok {
 		return err
 	}
 	u, perr := url.Parse(uerr.URL)
-	if perr != nil || u.RawQuery == "" {
+	if perr != nil || (u.RawQuery == "" && u.User == nil) {
 		return err
 	}
-	u.RawQuery = ""
+	u.RawQuery, u.User = "", nil
 	return &url.Error{Op: uerr.Op, URL: u.String(), Err: uerr.Err}
 }
 
 // Options returns the options of every registry call: ctx,
-// credentials from the docker config keychain (credential helpers included),
-// the xgo-build user agent, at most jobs parallel uploads, and the transport
-// of NewTransport, which alone retries failed requests by policy
-// (go-containerregistry's own retries are turned off, so that no failure is
-// retried twice over).
-func Options(ctx context.Context, jobs int, insecure bool, policy RetryPolicy) []remote.Option {
+// credentials from keychain (the first given; without one, NewKeychain(nil, nil):
+// the docker config alone, credential helpers included), the xgo-build user
+// agent, at most jobs parallel uploads, and the transport of NewTransport, which
+// alone retries failed requests by policy (go-containerregistry's own retries
+// are turned off, so that no failure is retried twice over), its refusals
+// marked for Explain.
+func Options(ctx context.Context, jobs int, insecure bool, policy RetryPolicy, keychain ...*Keychain) []remote.Option {
 	if jobs < 1 {
 		jobs = 1
 	}
+	kc := NewKeychain(nil, nil)
+	if len(keychain) > 0 && keychain[0] != nil {
+		kc = keychain[0]
+	}
 	return []remote.Option{
 		remote.WithContext(ctx),
-		remote.WithAuthFromKeychain(authn.DefaultKeychain),
+		remote.WithAuthFromKeychain(kc),
 		remote.WithUserAgent(userAgent),
 		remote.WithJobs(jobs),
-		remote.WithTransport(NewTransport(insecure, policy)),
+		remote.WithTransport(&refusalTransport{next: NewTransport(insecure, policy), keychain: kc}),
 		remote.WithRetryPredicate(neverRetry),
 		remote.WithRetryBackoff(remote.Backoff{Steps: 1}),
 		remote.WithRetryStatusCodes(),
@@ -213,4 +245,38 @@ func IsNotFound(err error) bool {
 		}
 	}
 	return false
+}
+
+// HasRepository reports whether the registry knows repo, asking for one tag of it (a
+// registry may answer MANIFEST_UNKNOWN for a digest in a repository it does not have at all).
+// An answer other than "not found" counts as knowing it.
+func HasRepository(ctx context.Context, repo name.Repository, opts []remote.Option) bool {
+	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx), remote.WithPageSize(1))
+	p, err := remote.NewPuller(opts...)
+	if err != nil {
+		return true
+	}
+	_, err = p.Lister(ctx, repo)
+	return !IsNotFound(err)
+}
+
+// MissingManifest returns the digest of the manifest a registry said it does not have, when
+// err (see IsNotFound) answers a request for a manifest by digest: a reference
+// repo@sha256:..., or the digest a tag points at. It reports false for a repository the
+// registry does not know (NAME_UNKNOWN) and for a request by tag.
+func MissingManifest(err error) (digest string, ok bool) {
+	var terr *transport.Error
+	if !IsNotFound(err) || !errors.As(err, &terr) || terr.Request == nil || terr.Request.URL == nil {
+		return "", false
+	}
+	for _, d := range terr.Errors {
+		if d.Code == transport.NameUnknownErrorCode {
+			return "", false
+		}
+	}
+	_, id, found := strings.Cut(terr.Request.URL.Path, "/manifests/")
+	if !found || !digestStart.MatchString(id) {
+		return "", false
+	}
+	return id, true
 }

@@ -47,6 +47,9 @@ func LoadBase(ctx context.Context, ref string, insecure bool, opts []remote.Opti
 		b, mt, err = storedBase(ctx, r, cache, opts)
 	}
 	if err != nil {
+		if digest, ok := registry.MissingManifest(err); ok && registry.HasRepository(ctx, r.Context(), opts) {
+			return Base{}, fmt.Errorf("base image %q: its repository has no manifest %s: %w", ref, digest, err)
+		}
 		if registry.IsNotFound(err) {
 			return Base{}, fmt.Errorf("base image %q does not exist: %w", ref, err)
 		}

@@ -75,14 +75,15 @@ var Table = []Var{
 	},
 	{
 		Name: "XGO_BASE",
-		Meaning: "the base image: `scratch` or any registry reference; a requested platform the " +
-			"base lacks is an error",
+		Meaning: "the base image: `scratch` or any registry reference, without a scheme or " +
+			"credentials (`docker login` gives those); a requested platform the base lacks is an error",
 		Default: "`scratch`",
 		Targets: all,
 	},
 	{
-		Name:    "XGO_REPO",
-		Meaning: "the repository `release` pushes to, such as `ghcr.io/you/app`, without tag or digest",
+		Name: "XGO_REPO",
+		Meaning: "the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, " +
+			"digest, scheme or credentials (`docker login` gives those)",
 		Default: "none; `release` requires it",
 		Targets: onlyPushes,
 	},
@@ -95,16 +96,20 @@ var Table = []Var{
 		Targets: onlyPushes,
 	},
 	{
-		Name:    "XGO_JOBS",
-		Meaning: "parallel go builds; as many images are assembled, and blobs uploaded, at a time",
-		Default: "the number of CPUs",
+		Name: "XGO_JOBS",
+		Meaning: "parallel go builds, at most 256 (a larger value is an error, not cut down); as " +
+			"many images are assembled, and blobs uploaded, at a time",
+		Default: "the number of CPUs, at most 256",
 		Targets: all,
 	},
 	{
 		Name: "XGO_FLAGS",
 		Meaning: "extra go build flags, split into words as a POSIX shell splits them (quotes and " +
-			"backslashes; no variables, globs or command substitution: no shell ever runs); `-o` is " +
-			"refused, the release chooses each binary's path",
+			"backslashes; no variables, globs or command substitution: no shell ever runs); flags " +
+			"only, each word a flag of Go 1.26's `go build` or its value (the package is " +
+			"`XGO_MAIN`); `-o` is refused, the release chooses each binary's path, and so is `-C`, " +
+			"which go takes only first. Trusted input: `-toolexec` runs a program, and values such " +
+			"as `-ldflags=-o=...` or `-ldflags=-extld=...` write files or run programs",
 		Default: "none",
 		Targets: all,
 	},
@@ -137,6 +142,30 @@ var Table = []Var{
 		Targets: all,
 	},
 	{
+		Name: "XGO_REGISTRY_USER",
+		Meaning: "the user name to log in with to the registry of `XGO_REPO`, its host and port (so " +
+			"also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or " +
+			"`XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the " +
+			"docker config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are " +
+			"checked but unused",
+		Default: "none: the docker config's credentials (`docker login`, credential helpers), else " +
+			"`CI_REGISTRY_USER` or `GITHUB_TOKEN`",
+		Targets: all,
+	},
+	{
+		Name:    "XGO_REGISTRY_PASSWORD",
+		Meaning: "the password (or token) of `XGO_REGISTRY_USER`, as it is; no message or file shows it",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name: "XGO_REGISTRY_PASSWORD_FILE",
+		Meaning: "a file holding the password of `XGO_REGISTRY_USER` (a trailing newline is " +
+			"dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error",
+		Default: "none",
+		Targets: all,
+	},
+	{
 		Name: "XGO_CACHE",
 		Meaning: "the cache directory: remote base blobs, and the layers of `image` and " +
 			"`release`; `off` disables it",
@@ -148,6 +177,41 @@ var Table = []Var{
 		Meaning: "image timestamps, seconds since 1970",
 		Default: "the HEAD commit time, else 0",
 		Targets: imageOn,
+	},
+	{
+		Name: "CI_REGISTRY",
+		Meaning: "the registry host (`host[:port]`) that `CI_REGISTRY_USER` and " +
+			"`CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name: "CI_REGISTRY_USER",
+		Meaning: "with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither " +
+			"`XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one " +
+			"without the other, or both without `CI_REGISTRY`, is an error",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name:    "CI_REGISTRY_PASSWORD",
+		Meaning: "the password of `CI_REGISTRY_USER` (GitLab's job token); no message or file shows it",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name: "GITHUB_TOKEN",
+		Meaning: "a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the docker " +
+			"config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in `env`, " +
+			"with the `packages: write` permission); no message or file shows it",
+		Default: "none",
+		Targets: all,
+	},
+	{
+		Name:    "GITHUB_ACTOR",
+		Meaning: "the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it)",
+		Default: "`unset`, as go-containerregistry's GitHub keychain sends",
+		Targets: all,
 	},
 }
 
