@@ -221,7 +221,7 @@ func (c Cache) lookup(key string, f *os.File, fi, before os.FileInfo) (v1.Layer,
 		return nil, false
 	}
 	rewrite := false // the entry learnt a new binary time
-	if e.BinaryTime != fi.ModTime().UnixNano() && !onlyTouched(e, before, fi) {
+	if e.BinaryTime != fi.ModTime().UnixNano() && !upToDateByGo(e, before, fi) {
 		// The same build ID, but the file has another time: a fresh dist or a change after
 		// linking wrote it again. Serve the entry only for the very same bytes.
 		if _, err := f.Seek(0, io.SeekStart); err != nil {
@@ -293,10 +293,10 @@ func readFile(path string, limit int64) (data []byte, ok bool) {
 	return data, true
 }
 
-// onlyTouched reports whether a go build left the binary now described by fi as the very file
-// that before describes, with its size, and before had the time at which e was checked: go
-// found it up to date and only renewed its time.
-func onlyTouched(e cacheEntry, before, fi os.FileInfo) bool {
+// upToDateByGo reports whether go build found the binary up to date: fi, the binary now, is
+// the very file before described, with its size, and before had the time at which e was
+// checked; go only renewed its time.
+func upToDateByGo(e cacheEntry, before, fi os.FileInfo) bool {
 	return before != nil && os.SameFile(before, fi) && before.Size() == fi.Size() &&
 		before.ModTime().UnixNano() == e.BinaryTime
 }
