@@ -35,6 +35,7 @@ type config struct {
 	Repo      string       // repository to push to, "" when XGO_REPO is unset
 	repo      name.Repository
 	Tags      []string             // tags release pushes
+	ByDigest  bool                 // push the manifests by digest only, and write their record (XGO_PUSH_BY_DIGEST)
 	Jobs      int                  // parallel go builds
 	Flags     []string             // extra go build flags
 	Dist      string               // absolute output directory
@@ -66,6 +67,14 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 			bad("XGO_INSECURE_REGISTRY", v, errors.New("must be true or false"))
 		}
 		c.Insecure = b
+	}
+
+	if v := getenv("XGO_PUSH_BY_DIGEST"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			bad("XGO_PUSH_BY_DIGEST", v, errors.New("must be true or false"))
+		}
+		c.ByDigest = b
 	}
 
 	if v := getenv("XGO_WAIT"); v != "" {

@@ -116,12 +116,13 @@ func (p *userProject) run(t *testing.T, args string, vars ...string) (string, er
 	return string(out), err
 }
 
-// env is the environment of a mage run: the test's, without XGO_* variables, plus vars.
+// env is the environment of a mage run: the test's, without XGO_* variables (nor the files
+// of a GitHub Actions step that runs the tests), plus vars.
 func (p *userProject) env(vars ...string) []string {
 	var env []string
 	for _, kv := range os.Environ() {
 		k, _, _ := strings.Cut(kv, "=")
-		if strings.HasPrefix(k, "XGO_") || k == "SOURCE_DATE_EPOCH" || k == "MAGEFILE_VERBOSE" {
+		if strings.HasPrefix(k, "XGO_") || k == "SOURCE_DATE_EPOCH" || k == "MAGEFILE_VERBOSE" || k == "GITHUB_OUTPUT" || k == "GITHUB_STEP_SUMMARY" {
 			continue
 		}
 		env = append(env, kv)
@@ -621,14 +622,16 @@ func testTargetErrors(t *testing.T, p *userProject) {
 func TestRunInProcess(t *testing.T) {
 	reg := registrytest.Start(t)
 	dir := writeModule(t, map[string]string{"cmd/tool/main.go": mainGo})
-	var out strings.Builder
+	var out, result strings.Builder
 	env := map[string]string{
-		"XGO_PLATFORMS":     "linux/amd64,linux/arm64",
-		"XGO_REPO":          reg.Host() + "/inproc/tool",
-		"XGO_TAGS":          "edge",
-		"SOURCE_DATE_EPOCH": "86400",
+		"XGO_PLATFORMS":       "linux/amd64,linux/arm64",
+		"XGO_REPO":            reg.Host() + "/inproc/tool",
+		"XGO_TAGS":            "edge",
+		"SOURCE_DATE_EPOCH":   "86400",
+		"GITHUB_OUTPUT":       "gh-output",
+		"GITHUB_STEP_SUMMARY": filepath.Join(dir, "gh-summary.md"),
 	}
-	e := runEnv{dir: dir, getenv: envMap(env), environ: os.Environ(), out: &out}
+	e := runEnv{dir: dir, getenv: envMap(env), environ: os.Environ(), out: &out, result: &result}
 	if err := run(t.Context(), e, stageRelease); err != nil {
 		t.Fatalf("run: %v\n%s", err, out.String())
 	}
@@ -642,10 +645,44 @@ func TestRunInProcess(t *testing.T) {
 	if rep.Platforms[1].Binary != "bin/linux_arm64/tool" {
 		t.Errorf("binary path %q, want bin/linux_arm64/tool", rep.Platforms[1].Binary)
 	}
-	for _, want := range []string{"PLATFORM", "linux/arm64", "2 platforms", "tags: edge\n" + rep.Reference + "\n"} {
+	for _, want := range []string{"PLATFORM", "linux/arm64", "2 platforms", "tags: edge\n"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("output lacks %q:\n%s", want, out.String())
 		}
+	}
+	if result.String() != rep.Reference+"\n" || strings.Contains(out.String(), rep.Reference) {
+		t.Errorf("result %q, want only the line %s, and not in the progress:\n%s", result.String(), rep.Reference, out.String())
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "gh-output"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := parseGitHubOutput(t, string(data))
+	report, err := os.ReadFile(filepath.Join(dir, "dist", "release.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if outputs["digest"] != rep.Digest || outputs["imageid"] != rep.Digest || outputs["image"] != rep.Reference ||
+		outputs["tags"] != rep.Repository+":edge" || outputs["metadata"]+"\n" != string(report) {
+		t.Errorf("GITHUB_OUTPUT = %q", outputs)
+	}
+	if md, err := os.ReadFile(env["GITHUB_STEP_SUMMARY"]); err != nil || !strings.Contains(string(md), "| `linux/arm64` |") || !strings.Contains(string(md), rep.Reference) {
+		t.Errorf("GITHUB_STEP_SUMMARY = %q, %v", md, err)
+	}
+
+	// A release that fails after its builds, at the push, writes no result and nothing for
+	// GitHub Actions.
+	result.Reset()
+	failed := t.TempDir()
+	env["XGO_REPO"] = "127.0.0.1:1/nothing/listens"
+	env["XGO_RETRY_TIMEOUT"] = "0"
+	env["GITHUB_OUTPUT"] = filepath.Join(failed, "output")
+	env["GITHUB_STEP_SUMMARY"] = filepath.Join(failed, "summary.md")
+	if err := run(t.Context(), e, stageRelease); err == nil {
+		t.Fatal("a release to a registry that does not listen succeeded")
+	}
+	if entries, _ := os.ReadDir(failed); len(entries) != 0 || result.Len() != 0 {
+		t.Errorf("a failed release wrote %v and the result %q", entries, result.String())
 	}
 	ref, err := name.ParseReference(rep.Reference, name.Insecure)
 	if err != nil {

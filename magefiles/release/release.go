@@ -37,7 +37,8 @@ type runEnv struct {
 	dir     string              // project directory
 	getenv  func(string) string // XGO_* and the user's GO* variables
 	environ []string            // environment of the go builds
-	out     io.Writer           // progress and results
+	out     io.Writer           // progress, warnings and summaries: stderr
+	result  io.Writer           // the run's result alone, for $(...): stdout; nil discards it (see results.go)
 	verbose bool                // print the go commands
 }
 
@@ -50,7 +51,7 @@ func runTarget(ctx context.Context, last stage) error {
 	// mage cancels ctx on SIGINT; CI systems stop jobs with SIGTERM.
 	ctx, stop := interruptContext(ctx)
 	defer stop()
-	return run(ctx, runEnv{dir: dir, getenv: os.Getenv, environ: os.Environ(), out: os.Stdout, verbose: mg.Verbose()}, last)
+	return run(ctx, runEnv{dir: dir, getenv: os.Getenv, environ: os.Environ(), out: os.Stderr, result: os.Stdout, verbose: mg.Verbose()}, last)
 }
 
 // String returns the mage target name of the stage.
@@ -176,8 +177,11 @@ func (r *release) steps(ctx context.Context) error {
 		if err := r.summary(); err != nil {
 			return err
 		}
-		_, err := fmt.Fprintf(r.env.out, "wrote the OCI image layout %s: index %s\n", r.layout, r.index)
-		return err
+		fmt.Fprintf(r.env.out, "wrote the OCI image layout %s: index %s\n", r.layout, r.index)
+		return r.imageResult()
+	}
+	if r.cfg.ByDigest {
+		return r.pushByDigest(ctx)
 	}
 	return r.push(ctx)
 }
@@ -327,8 +331,7 @@ func (r *release) push(ctx context.Context) error {
 	}
 	fmt.Fprintf(e.out, "uploaded %d blobs (%s), skipped %d the registry had (%s); tags: %s\n",
 		res.BlobsUploaded, formatSize(res.BytesUploaded), res.BlobsSkipped, formatSize(res.BytesSkipped), strings.Join(res.Tags, ", "))
-	_, err = fmt.Fprintln(e.out, rep.Reference)
-	return err
+	return r.releaseResult(rep)
 }
 
 // tagCheckTimeout bounds the question, after a stop, whether the tag being pushed went

@@ -23,8 +23,14 @@ type platformReport struct {
 	BuildCPUSeconds float64 `json:"build_cpu_seconds"`
 }
 
-// releaseReport is the content of dist/release.json, written after a successful push.
+// reportSchema is the schema_version of dist/release.json: it changes when a field is
+// removed or changes its meaning, not when one is added.
+const reportSchema = 1
+
+// releaseReport is the content of dist/release.json, written after a successful push; the
+// README's table of its fields is checked against the json names here.
 type releaseReport struct {
+	SchemaVersion int              `json:"schema_version"` // reportSchema, set by marshalReport
 	Repository    string           `json:"repository"`
 	Digest        string           `json:"digest"`    // index digest
 	Reference     string           `json:"reference"` // repository@digest
@@ -132,10 +138,21 @@ func shortDigest(d string) string {
 	return algo + ":" + hex[:12]
 }
 
-// writeReport writes r as indented JSON to path atomically: a reader sees the old file or the
-// complete new one, never a partial file.
-func writeReport(path string, r releaseReport) error {
+// marshalReport returns r as release.json holds it: indented JSON of schema reportSchema,
+// with a final newline.
+func marshalReport(r releaseReport) ([]byte, error) {
+	r.SchemaVersion = reportSchema
 	data, err := json.MarshalIndent(r, "", "  ")
+	if err != nil {
+		return nil, err
+	}
+	return append(data, '\n'), nil
+}
+
+// writeReport writes r as marshalReport gives it to path atomically: a reader sees the old
+// file or the complete new one, never a partial file.
+func writeReport(path string, r releaseReport) error {
+	data, err := marshalReport(r)
 	if err != nil {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
@@ -147,7 +164,7 @@ func writeReport(path string, r releaseReport) error {
 		return fmt.Errorf("writing %s: %w", path, err)
 	}
 	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(append(data, '\n')); err != nil {
+	if _, err := tmp.Write(data); err != nil {
 		tmp.Close()
 		return fmt.Errorf("writing %s: %w", path, err)
 	}

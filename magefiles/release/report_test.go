@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -86,4 +87,78 @@ func TestWriteReport(t *testing.T) {
 	if err != nil || len(entries) != 1 {
 		t.Errorf("dist holds %v, %v; want only release.json (no temporary file left)", entries, err)
 	}
+}
+
+// TestReportFieldsDocumented checks that the README's table of dist/release.json names every
+// field that releaseReport and platformReport write, and no other, and that a written report
+// carries schema_version reportSchema.
+func TestReportFieldsDocumented(t *testing.T) {
+	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "\n#### dist/release.json\n")
+	if !ok {
+		t.Fatal("README.md has no heading #### dist/release.json")
+	}
+	documented := map[string]bool{}
+	inTable := false
+	for line := range strings.SplitSeq(section, "\n") {
+		if !strings.HasPrefix(line, "|") {
+			if inTable {
+				break
+			}
+			continue
+		}
+		inTable = true
+		first, _, _ := strings.Cut(strings.TrimPrefix(line, "|"), "|")
+		for name := range strings.SplitSeq(first, ",") {
+			if name = strings.TrimSpace(name); strings.HasPrefix(name, "`") {
+				documented[strings.Trim(name, "`")] = true
+			}
+		}
+	}
+	written := map[string]bool{}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[releaseReport]()) {
+		if name := jsonName(f); name != "-" {
+			written[name] = true
+		}
+	}
+	for _, f := range reflect.VisibleFields(reflect.TypeFor[platformReport]()) {
+		if name := jsonName(f); name != "-" {
+			written["platforms[]."+name] = true
+		}
+	}
+	for name := range written {
+		if !documented[name] {
+			t.Errorf("release.json field %s is not in the README's table", name)
+		}
+	}
+	for name := range documented {
+		if !written[name] {
+			t.Errorf("the README's table of release.json has %s, which release.json does not have", name)
+		}
+	}
+
+	path := filepath.Join(t.TempDir(), "release.json")
+	if err := writeReport(path, releaseReport{}); err != nil {
+		t.Fatal(err)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var back map[string]any
+	if err := json.Unmarshal(data, &back); err != nil || back["schema_version"] != float64(reportSchema) || reportSchema != 1 {
+		t.Errorf("release.json = %s (%v); want schema_version 1", data, err)
+	}
+}
+
+// jsonName is the name encoding/json gives the field f, "-" for none.
+func jsonName(f reflect.StructField) string {
+	name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+	if name == "" {
+		return f.Name
+	}
+	return name
 }

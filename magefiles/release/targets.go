@@ -19,7 +19,10 @@ import "context"
 //     fails saying so.
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
-//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
+//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`;
+//     for `merge`, the platforms of the records, in the order of that list (others after them,
+//     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
+//     record of the list is missing.
 //   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
 //     credentials (`docker login` gives those); a requested platform the base lacks is an error.
 //     Default: `scratch`.
@@ -85,7 +88,10 @@ func Binaries(ctx context.Context) error {
 //     fails saying so.
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
-//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
+//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`;
+//     for `merge`, the platforms of the records, in the order of that list (others after them,
+//     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
+//     record of the list is missing.
 //   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
 //     credentials (`docker login` gives those); a requested platform the base lacks is an error.
 //     Default: `scratch`.
@@ -145,7 +151,8 @@ func Image(ctx context.Context) error {
 
 // Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index, and
 // the tags last; it prints the pushed reference, repo@sha256:<digest>, and writes
-// dist/release.json.
+// dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and the platform
+// manifests, by digest, and writes the record merge reads to dist/digests-<platforms>.json.
 //
 // Variables, every value checked before any work starts:
 //   - XGO_MAIN: the main package to build, a package path such as `./cmd/app`. Default: the
@@ -153,16 +160,23 @@ func Image(ctx context.Context) error {
 //     fails saying so.
 //   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
 //     platform of the base index. Default:
-//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`.
+//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`;
+//     for `merge`, the platforms of the records, in the order of that list (others after them,
+//     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
+//     record of the list is missing.
 //   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
 //     credentials (`docker login` gives those); a requested platform the base lacks is an error.
 //     Default: `scratch`.
 //   - XGO_REPO: the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, digest,
-//     scheme or credentials (`docker login` gives those). Default: none; `release` requires it.
+//     scheme or credentials (`docker login` gives those). Default: none; `release` and `merge`
+//     require it.
 //   - XGO_TAGS: comma-separated tags that replace the computed ones; with a leading `+`
 //     (`+edge,nightly`) they are added to them. Default: from the git tag on HEAD: `vX.Y.Z` gives
 //     `X.Y.Z`, `X.Y`, `X` and `latest`, a prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else
-//     `latest`.
+//     `latest` (for `merge`, the git tag the records carry); a by-digest release pushes none.
+//   - XGO_PUSH_BY_DIGEST: `true` makes `release` push the blobs and the platform manifests by
+//     digest only, no index and no tag, and write what it pushed to `dist/digests-<platforms>.json`
+//     (in GitHub Actions also the step output `record`, its path) for `merge`. Default: `false`.
 //   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
 //     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
 //     256.
@@ -211,8 +225,88 @@ func Image(ctx context.Context) error {
 //     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
 //   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
 //     `unset`, as go-containerregistry's GitHub keychain sends.
+//   - GITHUB_OUTPUT: a file (GitHub Actions sets it) to which a release (or merge) that completed
+//     appends its step outputs: `digest` (the index digest), `imageid` (the same, as
+//     docker/build-push-action gives it for a multi-platform image), `image` (`repo@sha256:...`),
+//     `tags` (`repo:tag`, one a line) and `metadata` (the content of `dist/release.json`); a failed
+//     run appends nothing. Default: none: no step outputs.
+//   - GITHUB_STEP_SUMMARY: a file (GitHub Actions sets it) to which a release (or merge) that
+//     completed appends a Markdown job summary: the pushed reference, the tags, the upload, and a
+//     table of the platforms with their binary sizes, build times and manifest digests; a failed
+//     run appends nothing. Default: none: no job summary.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Release(ctx context.Context) error {
 	return runTarget(ctx, stageRelease)
+}
+
+// Merge reads the records of by-digest releases (one CI job a platform), checks that they are of
+// one commit, one a platform, and that the registry has each manifest, then pushes the index a
+// single release of those platforms pushes, the same digest, and its tags last; it prints the
+// pushed reference and writes dist/release.json.
+//
+// Variables, every value checked before any work starts:
+//   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
+//     platform of the base index. Default:
+//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`;
+//     for `merge`, the platforms of the records, in the order of that list (others after them,
+//     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
+//     record of the list is missing.
+//   - XGO_REPO: the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, digest,
+//     scheme or credentials (`docker login` gives those). Default: none; `release` and `merge`
+//     require it.
+//   - XGO_TAGS: comma-separated tags that replace the computed ones; with a leading `+`
+//     (`+edge,nightly`) they are added to them. Default: from the git tag on HEAD: `vX.Y.Z` gives
+//     `X.Y.Z`, `X.Y`, `X` and `latest`, a prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else
+//     `latest` (for `merge`, the git tag the records carry); a by-digest release pushes none.
+//   - XGO_MERGE: the records `merge` stitches: comma-separated files, or directories searched
+//     (subdirectories too) for `digests-*.json`, relative to the project directory. Default: none;
+//     `merge` requires it.
+//   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
+//     (a second one fails at once, naming the first one's pid). Default: `dist`.
+//   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
+//     of failing. Default: `false`.
+//   - XGO_INSECURE_REGISTRY: `true` allows plain HTTP to a registry that is not on loopback
+//     (loopback registries may always use it): the base's, and the one `release` pushes to.
+//     Default: `false`.
+//   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
+//     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
+//     retries off. Default: `3m`.
+//   - XGO_REGISTRY_USER: the user name to log in with to the registry of `XGO_REPO`, its host and
+//     port (so also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or
+//     `XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the docker
+//     config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are checked but
+//     unused. Default: none: the docker config's credentials (`docker login`, credential helpers),
+//     else `CI_REGISTRY_USER` or `GITHUB_TOKEN`.
+//   - XGO_REGISTRY_PASSWORD: the password (or token) of `XGO_REGISTRY_USER`, as it is; no message
+//     or file shows it. Default: none.
+//   - XGO_REGISTRY_PASSWORD_FILE: a file holding the password of `XGO_REGISTRY_USER` (a trailing
+//     newline is dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error. Default:
+//     none.
+//   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
+//     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
+//     Default: none.
+//   - CI_REGISTRY_USER: with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither
+//     `XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one without the
+//     other, or both without `CI_REGISTRY`, is an error. Default: none.
+//   - CI_REGISTRY_PASSWORD: the password of `CI_REGISTRY_USER` (GitLab's job token); no message or
+//     file shows it. Default: none.
+//   - GITHUB_TOKEN: a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the
+//     docker config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in
+//     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
+//   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
+//     `unset`, as go-containerregistry's GitHub keychain sends.
+//   - GITHUB_OUTPUT: a file (GitHub Actions sets it) to which a release (or merge) that completed
+//     appends its step outputs: `digest` (the index digest), `imageid` (the same, as
+//     docker/build-push-action gives it for a multi-platform image), `image` (`repo@sha256:...`),
+//     `tags` (`repo:tag`, one a line) and `metadata` (the content of `dist/release.json`); a failed
+//     run appends nothing. Default: none: no step outputs.
+//   - GITHUB_STEP_SUMMARY: a file (GitHub Actions sets it) to which a release (or merge) that
+//     completed appends a Markdown job summary: the pushed reference, the tags, the upload, and a
+//     table of the platforms with their binary sizes, build times and manifest digests; a failed
+//     run appends nothing. Default: none: no job summary.
+//
+// More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
+func Merge(ctx context.Context) error {
+	return runMerge(ctx)
 }

@@ -92,7 +92,11 @@ func TargetsFile() ([]byte, error) {
 			writeComment(&b, "  - ", "    ", v.Name+": "+v.Meaning+". Default: "+v.Default+".")
 		}
 		b.WriteString("//\n// More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.\n")
-		fmt.Fprintf(&b, "func %s(ctx context.Context) error {\n\treturn runTarget(ctx, stage%s)\n}\n", fn, fn)
+		call := "runTarget(ctx, stage" + fn + ")"
+		if t.Call != "" {
+			call = t.Call + "(ctx)"
+		}
+		fmt.Fprintf(&b, "func %s(ctx context.Context) error {\n\treturn %s\n}\n", fn, call)
 	}
 	src, err := format.Source([]byte(b.String()))
 	if err != nil {

@@ -26,9 +26,13 @@ type Target struct {
 	// Doc is the doc comment's opening, what the target does, beginning with the function
 	// name; the variables the target reads follow it.
 	Doc string
+	// Call is the function of package release the target calls with its context; "" is
+	// runTarget with the target's stage (stageBinaries for binaries).
+	Call string
 }
 
-// Targets are the release targets, each one doing what the one before does, and more.
+// Targets are the release targets: binaries, image and release each do what the one before
+// does, and more; merge stitches what several by-digest releases pushed into one index.
 var Targets = []Target{
 	{
 		Name: "binaries",
@@ -46,13 +50,26 @@ var Targets = []Target{
 		Name: "release",
 		Doc: "Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the " +
 			"index, and the tags last; it prints the pushed reference, repo@sha256:<digest>, and " +
-			"writes dist/release.json.",
+			"writes dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and " +
+			"the platform manifests, by digest, and writes the record merge reads to " +
+			"dist/digests-<platforms>.json.",
+	},
+	{
+		Name: "merge",
+		Doc: "Merge reads the records of by-digest releases (one CI job a platform), checks that " +
+			"they are of one commit, one a platform, and that the registry has each manifest, then " +
+			"pushes the index a single release of those platforms pushes, the same digest, and its " +
+			"tags last; it prints the pushed reference and writes dist/release.json.",
+		Call: "runMerge",
 	},
 }
 
 var (
-	all        = []string{"binaries", "image", "release"}
+	builds     = []string{"binaries", "image", "release"}
+	all        = []string{"binaries", "image", "release", "merge"}
 	imageOn    = []string{"image", "release"}
+	pushes     = []string{"release", "merge"}
+	onlyMerges = []string{"merge"}
 	onlyPushes = []string{"release"}
 )
 
@@ -64,13 +81,16 @@ var Table = []Var{
 		Meaning: "the main package to build, a package path such as `./cmd/app`",
 		Default: "the module's only main package outside any `magefiles` directory; with none, or " +
 			"several, the run fails saying so",
-		Targets: all,
+		Targets: builds,
 	},
 	{
 		Name: "XGO_PLATFORMS",
 		Meaning: "comma-separated `os/arch[/variant]` (the shim's table), or `all` for every " +
 			"platform of the base index",
-		Default: "`linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`",
+		Default: "`linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`; " +
+			"for `merge`, the platforms of the records, in the order of that list (others after them, " +
+			"sorted): give `merge` the jobs' list when it has another order, and it also fails when a " +
+			"record of the list is missing",
 		Targets: all,
 	},
 	{
@@ -78,29 +98,45 @@ var Table = []Var{
 		Meaning: "the base image: `scratch` or any registry reference, without a scheme or " +
 			"credentials (`docker login` gives those); a requested platform the base lacks is an error",
 		Default: "`scratch`",
-		Targets: all,
+		Targets: builds,
 	},
 	{
 		Name: "XGO_REPO",
 		Meaning: "the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, " +
 			"digest, scheme or credentials (`docker login` gives those)",
-		Default: "none; `release` requires it",
-		Targets: onlyPushes,
+		Default: "none; `release` and `merge` require it",
+		Targets: pushes,
 	},
 	{
 		Name: "XGO_TAGS",
 		Meaning: "comma-separated tags that replace the computed ones; with a leading `+` " +
 			"(`+edge,nightly`) they are added to them",
 		Default: "from the git tag on HEAD: `vX.Y.Z` gives `X.Y.Z`, `X.Y`, `X` and `latest`, a " +
-			"prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else `latest`",
+			"prerelease `vX.Y.Z-rc.1` only `X.Y.Z-rc.1`, anything else `latest` (for `merge`, the " +
+			"git tag the records carry); a by-digest release pushes none",
+		Targets: pushes,
+	},
+	{
+		Name: "XGO_PUSH_BY_DIGEST",
+		Meaning: "`true` makes `release` push the blobs and the platform manifests by digest only, " +
+			"no index and no tag, and write what it pushed to `dist/digests-<platforms>.json` (in " +
+			"GitHub Actions also the step output `record`, its path) for `merge`",
+		Default: "`false`",
 		Targets: onlyPushes,
+	},
+	{
+		Name: "XGO_MERGE",
+		Meaning: "the records `merge` stitches: comma-separated files, or directories searched " +
+			"(subdirectories too) for `digests-*.json`, relative to the project directory",
+		Default: "none; `merge` requires it",
+		Targets: onlyMerges,
 	},
 	{
 		Name: "XGO_JOBS",
 		Meaning: "parallel go builds, at most 256 (a larger value is an error, not cut down); as " +
 			"many images are assembled, and blobs uploaded, at a time",
 		Default: "the number of CPUs, at most 256",
-		Targets: all,
+		Targets: builds,
 	},
 	{
 		Name: "XGO_FLAGS",
@@ -111,7 +147,7 @@ var Table = []Var{
 			"which go takes only first. Trusted input: `-toolexec` runs a program, and values such " +
 			"as `-ldflags=-o=...` or `-ldflags=-extld=...` write files or run programs",
 		Default: "none",
-		Targets: all,
+		Targets: builds,
 	},
 	{
 		Name: "XGO_DIST",
@@ -170,7 +206,7 @@ var Table = []Var{
 		Meaning: "the cache directory: remote base blobs, and the layers of `image` and " +
 			"`release`; `off` disables it",
 		Default: "`<user cache dir>/xgo-build/layers`, such as `~/.cache/xgo-build/layers`",
-		Targets: all,
+		Targets: builds,
 	},
 	{
 		Name:    "SOURCE_DATE_EPOCH",
@@ -212,6 +248,24 @@ var Table = []Var{
 		Meaning: "the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it)",
 		Default: "`unset`, as go-containerregistry's GitHub keychain sends",
 		Targets: all,
+	},
+	{
+		Name: "GITHUB_OUTPUT",
+		Meaning: "a file (GitHub Actions sets it) to which a release (or merge) that completed appends its step " +
+			"outputs: `digest` (the index digest), `imageid` (the same, as docker/build-push-action " +
+			"gives it for a multi-platform image), `image` (`repo@sha256:...`), `tags` (`repo:tag`, " +
+			"one a line) and `metadata` (the content of `dist/release.json`); a failed run " +
+			"appends nothing",
+		Default: "none: no step outputs",
+		Targets: pushes,
+	},
+	{
+		Name: "GITHUB_STEP_SUMMARY",
+		Meaning: "a file (GitHub Actions sets it) to which a release (or merge) that completed appends a Markdown " +
+			"job summary: the pushed reference, the tags, the upload, and a table of the platforms " +
+			"with their binary sizes, build times and manifest digests; a failed run appends nothing",
+		Default: "none: no job summary",
+		Targets: pushes,
 	},
 }
 
