@@ -4,8 +4,12 @@
 #
 #   docker buildx build --platform linux/amd64,linux/arm64,linux/arm/v7 -t xgo-build .
 #
-# Use the image in your own Dockerfile with
-#   COPY --from=<this image> /xgo-build /usr/local/bin/xgo-build
+# Use the image in your own Dockerfile through a stage for the build machine's platform (a
+# plain COPY --from=<this image> copies the target platform's binary, which runs on the build
+# machine only under emulation):
+#   FROM --platform=$BUILDPLATFORM <this image> AS xgo-build
+#   FROM --platform=$BUILDPLATFORM golang:1.26-alpine AS build
+#   COPY --from=xgo-build /xgo-build /usr/local/bin/xgo-build
 FROM --platform=$BUILDPLATFORM golang:1.26-alpine AS build
 ARG TARGETPLATFORM
 WORKDIR /src

@@ -37,25 +37,61 @@ func TestDockerfiles(t *testing.T) {
 		t.Fatalf("the repository's Dockerfile: %v", err)
 	}
 	e := enginetest.Start(t)
-	t.Run("Repository", func(t *testing.T) { testRepository(t, e, root) })
+	xgoImage := e.Registry.Host() + "/xgo-build:test"
+	pushed := t.Run("Repository", func(t *testing.T) { testRepository(t, e, root, xgoImage) })
 	t.Run("NoTargetPlatformArg", func(t *testing.T) { testNoTargetPlatformArg(t, e, root) })
+	t.Run("Example", func(t *testing.T) { testExample(t, e, root) })
+	// These take xgo-build from the image Repository pushed.
+	t.Run("XgoBuildImage", func(t *testing.T) { needImage(t, pushed); testXgoBuildImage(t, e, root, xgoImage) })
+	t.Run("GoWrapper", func(t *testing.T) { needImage(t, pushed); testGoWrapper(t, e, root, xgoImage) })
+}
+
+// needImage skips a test that builds on the xgo-build image when the Repository test, which
+// pushes it, failed (that failure is already reported).
+func needImage(t *testing.T, pushed bool) {
+	t.Helper()
+	if !pushed {
+		t.Skip("the Repository test failed: no xgo-build image to take xgo-build from")
+	}
 }
 
 // testRepository builds the repository's Dockerfile as its comment says, for four platforms,
-// pushes the index, and runs each platform's image in the Docker daemon: xgo-build prints its
-// version and verifies that it is itself a binary for that platform.
-func testRepository(t *testing.T, e *enginetest.Engine, root string) {
-	repo := e.Registry.Host() + "/xgo-build"
+// pushes the index as ref, and runs each platform's image in the Docker daemon: xgo-build
+// prints its version and verifies that it is itself a binary for that platform.
+func testRepository(t *testing.T, e *enginetest.Engine, root, ref string) {
 	start := time.Now()
 	e.Docker(t, "buildx", "build", "--progress=plain", "--platform", strings.Join(platforms, ","),
-		"--push", "-t", repo+":test", root)
+		"--push", "-t", ref, root)
 	t.Logf("built %s and pushed it in %.1fs", strings.Join(platforms, ","), time.Since(start).Seconds())
 
-	ref, err := name.ParseReference(repo+":test", name.Insecure)
+	images := pushedImages(t, ref)
+	version := regexp.MustCompile(`^xgo-build \S+\n$`)
+	for _, p := range platforms {
+		start := time.Now()
+		e.Pull(t, images[p])
+		out, _ := e.Docker(t, "run", "--rm", "--platform", p, images[p], "--xgo-version")
+		if !version.MatchString(out) {
+			t.Errorf("%s: --xgo-version printed %q, want %s", p, out, version)
+		}
+		out, _ = e.Docker(t, "run", "--rm", "--platform", p, images[p], "--xgo-platform="+p, "--xgo-verify", "/xgo-build")
+		if want := "/xgo-build: ok " + p + "\n"; out != want {
+			t.Errorf("%s: --xgo-verify of itself printed %q, want %q", p, out, want)
+		}
+		t.Logf("%s: pulled and ran in %.1fs", p, time.Since(start).Seconds())
+	}
+}
+
+// pushedImages reads the image index at ref in the engine's registry, checks it, and returns
+// its images by platform as repo@digest references; it fails t unless they are one for each
+// of platforms.
+func pushedImages(t *testing.T, ref string) map[string]string {
+	t.Helper()
+	repo := ref[:strings.LastIndex(ref, ":")]
+	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
 	}
-	idx, err := remote.Index(ref)
+	idx, err := remote.Index(r)
 	if err != nil {
 		t.Fatalf("reading the pushed index: %v", err)
 	}
@@ -79,21 +115,7 @@ func testRepository(t *testing.T, e *enginetest.Engine, root string) {
 	if got := slices.Sorted(maps.Keys(images)); !slices.Equal(got, slices.Sorted(slices.Values(platforms))) {
 		t.Fatalf("the index's images are for %v, want %v", got, platforms)
 	}
-
-	version := regexp.MustCompile(`^xgo-build \S+\n$`)
-	for _, p := range platforms {
-		start := time.Now()
-		e.Pull(t, images[p])
-		out, _ := e.Docker(t, "run", "--rm", "--platform", p, images[p], "--xgo-version")
-		if !version.MatchString(out) {
-			t.Errorf("%s: --xgo-version printed %q, want %s", p, out, version)
-		}
-		out, _ = e.Docker(t, "run", "--rm", "--platform", p, images[p], "--xgo-platform="+p, "--xgo-verify", "/xgo-build")
-		if want := "/xgo-build: ok " + p + "\n"; out != want {
-			t.Errorf("%s: --xgo-verify of itself printed %q, want %q", p, out, want)
-		}
-		t.Logf("%s: pulled and ran in %.1fs", p, time.Since(start).Seconds())
-	}
+	return images
 }
 
 // testNoTargetPlatformArg builds, for linux/arm64, a Dockerfile whose build stage does not
@@ -110,14 +132,7 @@ func testNoTargetPlatformArg(t *testing.T, e *enginetest.Engine, root string) {
 		t.Errorf("the build log has xgo-build's warning %d times, want once:\n%s", n, log)
 	}
 	hello := filepath.Join(out, "hello")
-	info, err := buildinfo.ReadFile(hello)
-	if err != nil {
-		t.Fatal(err)
-	}
-	settings := map[string]string{}
-	for _, s := range info.Settings {
-		settings[s.Key] = s.Value
-	}
+	settings := buildSettings(t, hello)
 	if got, want := settings["GOOS"]+"/"+settings["GOARCH"], enginetest.BuildPlatform(); got != want {
 		t.Fatalf("the binary is for %s, want the build machine's %s", got, want)
 	}
@@ -125,4 +140,19 @@ func testNoTargetPlatformArg(t *testing.T, e *enginetest.Engine, root string) {
 	if want := "hello from " + enginetest.BuildPlatform() + "\n"; err != nil || string(said) != want {
 		t.Errorf("running the binary: %q, %v; want %q", said, err, want)
 	}
+}
+
+// buildSettings returns the build settings (GOOS, GOARCH, CGO_ENABLED, ...) of the Go binary
+// at path, from its build info.
+func buildSettings(t *testing.T, path string) map[string]string {
+	t.Helper()
+	info, err := buildinfo.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	settings := map[string]string{}
+	for _, s := range info.Settings {
+		settings[s.Key] = s.Value
+	}
+	return settings
 }
