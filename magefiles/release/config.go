@@ -38,6 +38,7 @@ type config struct {
 	ByDigest  bool                 // push the manifests by digest only, and write their record (XGO_PUSH_BY_DIGEST)
 	Jobs      int                  // parallel go builds
 	Flags     []string             // extra go build flags
+	Smoke     []string             // arguments of each binary's smoke run (XGO_SMOKE); nil: none
 	Dist      string               // absolute output directory
 	Wait      bool                 // wait for another run to release Dist instead of failing (XGO_WAIT)
 	Insecure  bool                 // plain HTTP allowed to registries that are not on loopback
@@ -141,6 +142,12 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 			bad("XGO_FLAGS", v, err)
 		}
 		c.Flags = flags
+	}
+
+	if smoke, err := readSmoke(getenv); err != nil {
+		bad("XGO_SMOKE", getenv("XGO_SMOKE"), err)
+	} else {
+		c.Smoke = smoke
 	}
 
 	c.Dist = filepath.Join(dir, "dist")

@@ -19,6 +19,8 @@
 //	binaries  go build per platform into dist/bin/<os>_<arch>[_<variant>]/<name>, each binary
 //	          verified against its platform
 //	image     binaries, then one image per platform and an OCI image layout in dist/oci
+//	load      image, then the image of one platform into the local Docker engine, tagged;
+//	          prints the tag
 //	release   image, then a push to XGO_REPO: blobs, manifests, the index, and tags last;
 //	          prints repo@sha256:... and writes dist/release.json
 //

@@ -167,6 +167,9 @@ func (r *release) steps(ctx context.Context) error {
 	if err := r.buildBinaries(ctx); err != nil {
 		return err
 	}
+	if err := r.smoke(ctx); err != nil {
+		return err
+	}
 	if r.last == stageBinaries {
 		return r.summary()
 	}

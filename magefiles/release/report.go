@@ -21,6 +21,9 @@ type platformReport struct {
 	// BuildCPUSeconds is the CPU time (user and system) of the platform's go build, its
 	// compiler and linker processes included.
 	BuildCPUSeconds float64 `json:"build_cpu_seconds"`
+	// Smoke is how the binary's smoke run went (XGO_SMOKE): "ok", or "not run: <why>";
+	// omitted without XGO_SMOKE.
+	Smoke string `json:"smoke,omitempty"`
 }
 
 // reportSchema is the schema_version of dist/release.json: it changes when a field is

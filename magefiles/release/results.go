@@ -12,6 +12,7 @@ import (
 //     also the step outputs and the job summary (ghactions.go)
 //   - image: the image layout and its index, <absolute path of dist/oci>@sha256:<digest>, one
 //     line, as oras --oci-layout takes an image layout
+//   - load: the tag the image was loaded under, one line (load.go)
 //   - binaries: nothing; the binaries are at dist/bin/<os>_<arch>[_<variant>]/<name>
 //
 // A run that fails writes no result.

@@ -35,6 +35,13 @@ import "context"
 //     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
 //     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
 //     `-ldflags=-extld=...` write files or run programs. Default: none.
+//   - XGO_SMOKE: arguments (split into words as `XGO_FLAGS` is) to run each built binary with,
+//     after the builds and before anything is written to `dist/oci` or pushed: natively, under
+//     `qemu-<arch>-static` found on PATH, or through a binfmt_misc handler; each run may take 30 s.
+//     A non-zero exit, a signal or a timeout fails the run, naming the platform, the status and the
+//     last 20 lines of output; a platform that cannot run here (another OS, wasm, no qemu for the
+//     arch) is a warning, and `not run: <why>` in `dist/release.json`. Default: none: no smoke
+//     runs.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
@@ -104,6 +111,13 @@ func Binaries(ctx context.Context) error {
 //     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
 //     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
 //     `-ldflags=-extld=...` write files or run programs. Default: none.
+//   - XGO_SMOKE: arguments (split into words as `XGO_FLAGS` is) to run each built binary with,
+//     after the builds and before anything is written to `dist/oci` or pushed: natively, under
+//     `qemu-<arch>-static` found on PATH, or through a binfmt_misc handler; each run may take 30 s.
+//     A non-zero exit, a signal or a timeout fails the run, naming the platform, the status and the
+//     last 20 lines of output; a platform that cannot run here (another OS, wasm, no qemu for the
+//     arch) is a warning, and `not run: <why>` in `dist/release.json`. Default: none: no smoke
+//     runs.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
@@ -149,6 +163,97 @@ func Image(ctx context.Context) error {
 	return runTarget(ctx, stageImage)
 }
 
+// Load builds the image and loads the image of one platform of it, the Docker engine's or
+// XGO_LOAD_PLATFORM, into the engine at DOCKER_HOST (no registry), tagged XGO_LOAD_TAG; it prints
+// the tag, for docker run.
+//
+// Variables, every value checked before any work starts:
+//   - XGO_MAIN: the main package to build, a package path such as `./cmd/app`. Default: the
+//     module's only main package outside any `magefiles` directory; with none, or several, the run
+//     fails saying so.
+//   - XGO_PLATFORMS: comma-separated `os/arch[/variant]` (the shim's table), or `all` for every
+//     platform of the base index. Default:
+//     `linux/amd64,linux/386,linux/arm64,linux/arm/v7,linux/arm/v6,linux/ppc64le,linux/s390x,linux/riscv64`;
+//     for `merge`, the platforms of the records, in the order of that list (others after them,
+//     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
+//     record of the list is missing.
+//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
+//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
+//     Default: `scratch`.
+//   - XGO_LOAD_TAG: the tag `load` gives the image in the Docker engine, `name[:tag]` (`latest`
+//     when it has none); it replaces an image the engine has under it. Default: the binary name in
+//     lower case, with the first tag a release of the commit pushes: `app:1.2.3` on a `v1.2.3` git
+//     tag, else `app:latest`.
+//   - XGO_LOAD_PLATFORM: the platform of the index whose image `load` gives the engine,
+//     `os/arch[/variant]`; one that `XGO_PLATFORMS` leaves out is an error, before the build (a
+//     foreign one runs only where the engine emulates it, binfmt_misc and qemu-user). Default: the
+//     Docker engine's platform, as its info says (`linux/arm64` on an arm64 machine or Apple
+//     silicon, whatever the machine mage runs on).
+//   - DOCKER_HOST: the Docker engine `load` talks to: `unix:///path/to/docker.sock`, or
+//     `tcp://host:port` in plain HTTP (no TLS, `ssh://` or docker contexts: for a context, set it
+//     to `docker context inspect --format '{{.Endpoints.docker.Host}}'`). Default:
+//     `unix:///var/run/docker.sock`.
+//   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
+//     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
+//     256.
+//   - XGO_FLAGS: extra go build flags, split into words as a POSIX shell splits them (quotes and
+//     backslashes; no variables, globs or command substitution: no shell ever runs); flags only,
+//     each word a flag of Go 1.26's `go build` or its value (the package is `XGO_MAIN`); `-o` is
+//     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
+//     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
+//     `-ldflags=-extld=...` write files or run programs. Default: none.
+//   - XGO_SMOKE: arguments (split into words as `XGO_FLAGS` is) to run each built binary with,
+//     after the builds and before anything is written to `dist/oci` or pushed: natively, under
+//     `qemu-<arch>-static` found on PATH, or through a binfmt_misc handler; each run may take 30 s.
+//     A non-zero exit, a signal or a timeout fails the run, naming the platform, the status and the
+//     last 20 lines of output; a platform that cannot run here (another OS, wasm, no qemu for the
+//     arch) is a warning, and `not run: <why>` in `dist/release.json`. Default: none: no smoke
+//     runs.
+//   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
+//     (a second one fails at once, naming the first one's pid). Default: `dist`.
+//   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead
+//     of failing. Default: `false`.
+//   - XGO_INSECURE_REGISTRY: `true` allows plain HTTP to a registry that is not on loopback
+//     (loopback registries may always use it): the base's, and the one `release` pushes to.
+//     Default: `false`.
+//   - XGO_RETRY_TIMEOUT: how long failing registry requests (for a remote base, and the push) are
+//     retried before the run gives up: a duration such as `90s`, or a number of seconds; `0` turns
+//     retries off. Default: `3m`.
+//   - XGO_REGISTRY_USER: the user name to log in with to the registry of `XGO_REPO`, its host and
+//     port (so also to `XGO_BASE`'s when it is that registry), with `XGO_REGISTRY_PASSWORD` or
+//     `XGO_REGISTRY_PASSWORD_FILE`; no other registry gets them. They come first: before the docker
+//     config, `CI_REGISTRY_USER` and `GITHUB_TOKEN`. Without `XGO_REPO` they are checked but
+//     unused. Default: none: the docker config's credentials (`docker login`, credential helpers),
+//     else `CI_REGISTRY_USER` or `GITHUB_TOKEN`.
+//   - XGO_REGISTRY_PASSWORD: the password (or token) of `XGO_REGISTRY_USER`, as it is; no message
+//     or file shows it. Default: none.
+//   - XGO_REGISTRY_PASSWORD_FILE: a file holding the password of `XGO_REGISTRY_USER` (a trailing
+//     newline is dropped), instead of `XGO_REGISTRY_PASSWORD`: setting both is an error. Default:
+//     none.
+//   - XGO_CACHE: the cache directory: remote base blobs, and the layers of `image` and `release`;
+//     `off` disables it. Default: `<user cache dir>/xgo-build/layers`, such as
+//     `~/.cache/xgo-build/layers`.
+//   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
+//     0.
+//   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
+//     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
+//     Default: none.
+//   - CI_REGISTRY_USER: with `CI_REGISTRY_PASSWORD`, the login for `CI_REGISTRY`, used when neither
+//     `XGO_REGISTRY_USER` nor the docker config has credentials for that registry; one without the
+//     other, or both without `CI_REGISTRY`, is an error. Default: none.
+//   - CI_REGISTRY_PASSWORD: the password of `CI_REGISTRY_USER` (GitLab's job token); no message or
+//     file shows it. Default: none.
+//   - GITHUB_TOKEN: a token for `ghcr.io` alone, used when neither `XGO_REGISTRY_USER` nor the
+//     docker config has credentials for it (in GitHub Actions, pass `secrets.GITHUB_TOKEN` in
+//     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
+//   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
+//     `unset`, as go-containerregistry's GitHub keychain sends.
+//
+// More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
+func Load(ctx context.Context) error {
+	return runLoad(ctx)
+}
+
 // Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index, and
 // the tags last; it prints the pushed reference, repo@sha256:<digest>, and writes
 // dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and the platform
@@ -186,6 +291,13 @@ func Image(ctx context.Context) error {
 //     refused, the release chooses each binary's path, and so is `-C`, which go takes only first.
 //     Trusted input: `-toolexec` runs a program, and values such as `-ldflags=-o=...` or
 //     `-ldflags=-extld=...` write files or run programs. Default: none.
+//   - XGO_SMOKE: arguments (split into words as `XGO_FLAGS` is) to run each built binary with,
+//     after the builds and before anything is written to `dist/oci` or pushed: natively, under
+//     `qemu-<arch>-static` found on PATH, or through a binfmt_misc handler; each run may take 30 s.
+//     A non-zero exit, a signal or a timeout fails the run, naming the platform, the status and the
+//     last 20 lines of output; a platform that cannot run here (another OS, wasm, no qemu for the
+//     arch) is a warning, and `not run: <why>` in `dist/release.json`. Default: none: no smoke
+//     runs.
 //   - XGO_DIST: the output directory, relative to the project directory; one run at a time uses it
 //     (a second one fails at once, naming the first one's pid). Default: `dist`.
 //   - XGO_WAIT: `true` makes a run whose `XGO_DIST` is in use wait for the other run to end instead

@@ -32,7 +32,8 @@ type Target struct {
 }
 
 // Targets are the release targets: binaries, image and release each do what the one before
-// does, and more; merge stitches what several by-digest releases pushed into one index.
+// does, and more; load gives what image builds to the local Docker engine; merge stitches
+// what several by-digest releases pushed into one index.
 var Targets = []Target{
 	{
 		Name: "binaries",
@@ -45,6 +46,13 @@ var Targets = []Target{
 		Doc: "Image builds the binaries, puts each on the base image for its platform and writes one " +
 			"multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network " +
 			"unless the base is remote.",
+	},
+	{
+		Name: "load",
+		Doc: "Load builds the image and loads the image of one platform of it, the Docker " +
+			"engine's or XGO_LOAD_PLATFORM, into the engine at DOCKER_HOST (no registry), tagged " +
+			"XGO_LOAD_TAG; it prints the tag, for docker run.",
+		Call: "runLoad",
 	},
 	{
 		Name: "release",
@@ -65,9 +73,10 @@ var Targets = []Target{
 }
 
 var (
-	builds     = []string{"binaries", "image", "release"}
-	all        = []string{"binaries", "image", "release", "merge"}
-	imageOn    = []string{"image", "release"}
+	builds     = []string{"binaries", "image", "load", "release"}
+	all        = []string{"binaries", "image", "load", "release", "merge"}
+	imageOn    = []string{"image", "load", "release"}
+	onlyLoads  = []string{"load"}
 	pushes     = []string{"release", "merge"}
 	onlyMerges = []string{"merge"}
 	onlyPushes = []string{"release"}
@@ -132,6 +141,32 @@ var Table = []Var{
 		Targets: onlyMerges,
 	},
 	{
+		Name: "XGO_LOAD_TAG",
+		Meaning: "the tag `load` gives the image in the Docker engine, `name[:tag]` (`latest` " +
+			"when it has none); it replaces an image the engine has under it",
+		Default: "the binary name in lower case, with the first tag a release of the commit " +
+			"pushes: `app:1.2.3` on a `v1.2.3` git tag, else `app:latest`",
+		Targets: onlyLoads,
+	},
+	{
+		Name: "XGO_LOAD_PLATFORM",
+		Meaning: "the platform of the index whose image `load` gives the engine, " +
+			"`os/arch[/variant]`; one that `XGO_PLATFORMS` leaves out is an error, before the " +
+			"build (a foreign one runs only where the engine emulates it, binfmt_misc and " +
+			"qemu-user)",
+		Default: "the Docker engine's platform, as its info says (`linux/arm64` on an arm64 " +
+			"machine or Apple silicon, whatever the machine mage runs on)",
+		Targets: onlyLoads,
+	},
+	{
+		Name: "DOCKER_HOST",
+		Meaning: "the Docker engine `load` talks to: `unix:///path/to/docker.sock`, or " +
+			"`tcp://host:port` in plain HTTP (no TLS, `ssh://` or docker contexts: for a " +
+			"context, set it to `docker context inspect --format '{{.Endpoints.docker.Host}}'`)",
+		Default: "`unix:///var/run/docker.sock`",
+		Targets: onlyLoads,
+	},
+	{
 		Name: "XGO_JOBS",
 		Meaning: "parallel go builds, at most 256 (a larger value is an error, not cut down); as " +
 			"many images are assembled, and blobs uploaded, at a time",
@@ -147,6 +182,18 @@ var Table = []Var{
 			"which go takes only first. Trusted input: `-toolexec` runs a program, and values such " +
 			"as `-ldflags=-o=...` or `-ldflags=-extld=...` write files or run programs",
 		Default: "none",
+		Targets: builds,
+	},
+	{
+		Name: "XGO_SMOKE",
+		Meaning: "arguments (split into words as `XGO_FLAGS` is) to run each built binary with, " +
+			"after the builds and before anything is written to `dist/oci` or pushed: natively, " +
+			"under `qemu-<arch>-static` found on PATH, or through a binfmt_misc handler; each run " +
+			"may take 30 s. A non-zero exit, a signal or a timeout fails the run, naming the " +
+			"platform, the status and the last 20 lines of output; a platform that cannot run " +
+			"here (another OS, wasm, no qemu for the arch) is a warning, and `not run: <why>` in " +
+			"`dist/release.json`",
+		Default: "none: no smoke runs",
 		Targets: builds,
 	},
 	{
