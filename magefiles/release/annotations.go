@@ -25,7 +25,9 @@ func commonAnnotations(cfg config) map[string]string {
 			m[k] = v
 		}
 	}
-	if cfg.Base != "scratch" {
+	// scratch and static are made here: as a base.name, either would read as the reference of
+	// an image on Docker Hub (docker.io/library/static), which it is not.
+	if !store.Builtin(cfg.Base) {
 		m[annotationBaseName] = cfg.Base
 	}
 	return m
@@ -42,11 +44,11 @@ func imageAnnotations(cfg config, t target) map[string]string {
 }
 
 // indexAnnotations are the index's annotations: base.digest is the digest of the base index
-// (or manifest) XGO_BASE resolved to.
+// (or manifest) XGO_BASE resolved to; XGO_ANNOTATIONS' index: ones win over the release's.
 func indexAnnotations(cfg config, base store.Base) map[string]string {
 	m := commonAnnotations(cfg)
 	if base.Digest != (v1.Hash{}) {
 		m[annotationBaseDigest] = base.Digest.String()
 	}
-	return m
+	return withOver(m, cfg.Image.Annotations.Index)
 }

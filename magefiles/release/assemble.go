@@ -80,8 +80,10 @@ func (a *assembler) stop() {
 	_ = a.g.Wait()
 }
 
-// makeImage puts the binary of r on the target's base image, with the release's annotations,
-// and computes the image's digest. The layer comes from cache when it has a directory (an
+// makeImage puts the binary of r on the target's base image, with the release's annotations
+// (XGO_ANNOTATIONS' for the manifest over them), the same org.opencontainers.image.* keys as
+// config labels (XGO_LABELS over them), the user, env, workdir and ports of cfg.Image, and
+// computes the image's digest. The layer comes from cache when it has a directory (an
 // unchanged binary is then not compressed again), else it is compressed now.
 func makeImage(cfg config, cache store.Cache, t target, r buildResult) (v1.Image, error) {
 	file := cfg.Name + exeSuffix(t.Platform.OS)
@@ -95,11 +97,17 @@ func makeImage(cfg config, cache store.Cache, t target, r buildResult) (v1.Image
 	if err != nil {
 		return nil, err
 	}
+	own := imageAnnotations(cfg, t)
 	img, err := oci.NewImage(t.Base, layer, oci.ImageSpec{
-		Platform:    t.Platform,
-		Entrypoint:  []string{"/" + file},
-		Created:     cfg.Created,
-		Annotations: imageAnnotations(cfg, t),
+		Platform:     t.Platform,
+		Entrypoint:   []string{"/" + file},
+		Created:      cfg.Created,
+		Annotations:  withOver(own, cfg.Image.Annotations.forManifest(t.Platform)),
+		User:         cfg.Image.User,
+		Env:          cfg.Image.Env,
+		WorkingDir:   cfg.Image.WorkingDir,
+		ExposedPorts: cfg.Image.Ports,
+		Labels:       withOver(own, cfg.Image.Labels),
 	})
 	if err != nil {
 		return nil, err

@@ -23,6 +23,7 @@ import (
 
 	"github.com/google/go-containerregistry/pkg/name"
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/registry"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 )
 
 // config is everything a release needs from the environment and from git, validated.
@@ -31,7 +32,7 @@ type config struct {
 	Main      string       // import path of the main package
 	Name      string       // binary name (without .exe)
 	Platforms platformList // requested platforms, resolved against the base by plan
-	Base      string       // "scratch" or a registry reference
+	Base      string       // "scratch", "static" or a registry reference
 	Repo      string       // repository to push to, "" when XGO_REPO is unset
 	repo      name.Repository
 	Tags      []string             // tags release pushes
@@ -39,6 +40,7 @@ type config struct {
 	Jobs      int                  // parallel go builds
 	Flags     []string             // extra go build flags
 	Smoke     []string             // arguments of each binary's smoke run (XGO_SMOKE); nil: none
+	Image     imageConfig          // labels, annotations, user, env, workdir and ports (XGO_LABELS etc.)
 	Dist      string               // absolute output directory
 	Wait      bool                 // wait for another run to release Dist instead of failing (XGO_WAIT)
 	Insecure  bool                 // plain HTTP allowed to registries that are not on loopback
@@ -92,14 +94,17 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 	}
 	c.Platforms = pl
 
+	image, imageErrs := readImageConfig(getenv, c.Platforms, c.ByDigest)
+	c.Image, errs = image, append(errs, imageErrs...)
+
 	c.Base = "scratch"
 	if v := getenv("XGO_BASE"); v != "" {
 		c.Base = strings.TrimSpace(v)
 		if err := checkReference(c.Base); err != nil {
 			bad("XGO_BASE", v, err)
-		} else if c.Base != "scratch" {
+		} else if !store.Builtin(c.Base) {
 			if _, err := registry.ParseRef(c.Base, c.Insecure); err != nil {
-				bad("XGO_BASE", v, errors.New(`must be "scratch" or an image reference like registry.example/repo:tag`))
+				bad("XGO_BASE", v, errors.New(`must be "scratch", "static" or an image reference like registry.example/repo:tag`))
 			}
 		}
 	}

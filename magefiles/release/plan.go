@@ -77,17 +77,18 @@ func (pl platformList) String() string {
 type target struct {
 	Platform   shim.Platform
 	Base       v1.Image // the base's manifest for Platform
-	BaseDigest v1.Hash  // digest of that manifest; zero for scratch
+	BaseDigest v1.Hash  // digest of that manifest; zero for scratch and static
 }
 
 // planTargets resolves the requested platforms against the base: "all" takes every platform
-// of the base index (an error for scratch, which has none); every requested platform must be
-// in the base; a single-platform base serves exactly one platform.
+// of the base index (an error for scratch and static, which have none); every requested
+// platform must be in the base, but for those two, which serve any; a single-platform base
+// serves exactly one platform.
 func planTargets(req platformList, base store.Base) ([]target, error) {
 	platforms := req.List
 	if req.All {
-		if base.Name == "scratch" {
-			return nil, errors.New(`XGO_PLATFORMS="all" needs a base image index to take the platforms from, but XGO_BASE is scratch`)
+		if store.Builtin(base.Name) {
+			return nil, fmt.Errorf(`XGO_PLATFORMS="all" needs a base image index to take the platforms from, but XGO_BASE is %s`, base.Name)
 		}
 		all, err := base.Platforms()
 		if err != nil {
@@ -105,7 +106,7 @@ func planTargets(req platformList, base store.Base) ([]target, error) {
 			return nil, fmt.Errorf(`XGO_PLATFORMS="all": base %q has no platforms`, base.Name)
 		}
 	}
-	if base.Name != "scratch" && base.Index == nil && len(platforms) > 1 {
+	if !store.Builtin(base.Name) && base.Index == nil && len(platforms) > 1 {
 		return nil, fmt.Errorf("XGO_BASE=%q is a single-platform image, but %d platforms are requested (%s): use a multi-platform base or request one platform",
 			base.Name, len(platforms), platformList{List: platforms})
 	}

@@ -174,6 +174,30 @@ func TestPlanTargetsScratch(t *testing.T) {
 	}
 }
 
+// The static base, like scratch, serves every platform with one image and no digest.
+func TestPlanTargetsStatic(t *testing.T) {
+	static, err := store.LoadBase(t.Context(), store.Static, false, nil, store.Cache{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	targets, err := planTargets(mustList(t, ""), static)
+	if err != nil || len(targets) != 8 {
+		t.Fatalf("default platforms on static: %d targets, %v", len(targets), err)
+	}
+	for _, tg := range targets {
+		if tg.Base != static.Image || tg.BaseDigest != (v1.Hash{}) {
+			t.Errorf("%s: base %v, digest %v; want the static image and no digest", tg.Platform, tg.Base, tg.BaseDigest)
+		}
+	}
+	_, err = planTargets(mustList(t, "all"), static)
+	if err == nil || !strings.Contains(err.Error(), `needs a base image index to take the platforms from, but XGO_BASE is static`) {
+		t.Errorf("all on static: error = %v", err)
+	}
+	if m := commonAnnotations(config{Base: store.Static}); m[annotationBaseName] != "" {
+		t.Errorf("static base: base.name annotation %q, want none", m[annotationBaseName])
+	}
+}
+
 func TestPlanTargetsSingleManifestBase(t *testing.T) {
 	img, err := random.Image(64, 1)
 	if err != nil {

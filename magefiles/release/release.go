@@ -129,7 +129,7 @@ func (r *release) readConfig(ctx context.Context) error {
 		return errors.New("XGO_REPO is not set: release needs the repository to push to, e.g. XGO_REPO=ghcr.io/you/app")
 	}
 	cfg, errs := readEnv(e.dir, e.getenv)
-	if cfg.Base != "scratch" || r.last == stageRelease {
+	if !store.Builtin(cfg.Base) || r.last == stageRelease {
 		r.opts = registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry, cfg.keychain)
 	}
 	r.cache = store.Cache{Dir: store.CacheDir(e.getenv)}
@@ -157,6 +157,9 @@ func (r *release) readConfig(ctx context.Context) error {
 // planTargets resolves the requested platforms against the base.
 func (r *release) planTargets() error {
 	targets, err := planTargets(r.cfg.Platforms, r.base)
+	if err == nil && r.cfg.Platforms.All && !r.cfg.ByDigest {
+		err = r.cfg.Image.checkAllPlatforms(targets)
+	}
 	r.targets = targets
 	return err
 }
@@ -381,7 +384,7 @@ func baseLayers(targets []target) (map[v1.Hash]bool, error) {
 	layers := map[v1.Hash]bool{}
 	for _, t := range targets {
 		if t.BaseDigest == (v1.Hash{}) {
-			continue // scratch
+			continue // scratch, static: nothing to mount
 		}
 		m, err := t.Base.Manifest()
 		if err != nil {

@@ -23,9 +23,11 @@ import "context"
 //     for `merge`, the platforms of the records, in the order of that list (others after them,
 //     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
 //     record of the list is missing.
-//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
-//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
-//     Default: `scratch`.
+//   - XGO_BASE: the base image: `scratch` (empty), `static` (CA certificates, time zones,
+//     `/etc/passwd`, `/tmp`, user 65532: made here, without network; see [The static
+//     base](#the-static-base)) or any registry reference, without a scheme or credentials
+//     (`docker login` gives those); a requested platform the base lacks is an error. Default:
+//     `scratch`.
 //   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
 //     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
 //     256.
@@ -99,9 +101,11 @@ func Binaries(ctx context.Context) error {
 //     for `merge`, the platforms of the records, in the order of that list (others after them,
 //     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
 //     record of the list is missing.
-//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
-//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
-//     Default: `scratch`.
+//   - XGO_BASE: the base image: `scratch` (empty), `static` (CA certificates, time zones,
+//     `/etc/passwd`, `/tmp`, user 65532: made here, without network; see [The static
+//     base](#the-static-base)) or any registry reference, without a scheme or credentials
+//     (`docker login` gives those); a requested platform the base lacks is an error. Default:
+//     `scratch`.
 //   - XGO_JOBS: parallel go builds, at most 256 (a larger value is an error, not cut down); as many
 //     images are assembled, and blobs uploaded, at a time. Default: the number of CPUs, at most
 //     256.
@@ -144,6 +148,32 @@ func Binaries(ctx context.Context) error {
 //     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
+//   - XGO_LABELS: config labels (what `docker inspect` shows as `Config.Labels`), `key=value`
+//     entries: comma-separated, or one a line when the value holds a newline (then a value may hold
+//     commas: end even a single entry with a newline; blank lines are skipped), as
+//     docker/metadata-action's `labels` output gives them; each entry is trimmed, the key has no
+//     blanks, a later entry of a key wins. They go over the base's labels and over the
+//     `org.opencontainers.image.*` labels the release sets, the same keys and values as its own
+//     manifest annotations (not `XGO_ANNOTATIONS`'). Default: the base's labels, with the release's
+//     `org.opencontainers.image.*` ones.
+//   - XGO_ANNOTATIONS: annotations, `[scope:]key=value` entries listed as in `XGO_LABELS`, with
+//     buildx's `--annotation` scopes: `index:` the index, `manifest:` (the default) every
+//     platform's manifest, `manifest[os/arch[/variant]]:` that platform's manifest only (a platform
+//     the release does not build is an error; a by-digest job skips the other jobs' platforms); the
+//     `-descriptor` scopes are not supported. The scope ends at the first colon, so a key with a
+//     colon needs one. They go over the release's own `org.opencontainers.image.*` annotations.
+//     Default: none: the release's `org.opencontainers.image.*` annotations only.
+//   - XGO_USER: the user the image runs as, `user[:group]`, each a name (letters, digits, `.`, `_`,
+//     `-`) or a numeric id, such as `65532:65532`. Default: the base's user (root for `scratch`).
+//   - XGO_ENV: environment variables of the image, `NAME=value` entries listed as in `XGO_LABELS`;
+//     each replaces the base's value of that name, in its place, and new names follow the base's in
+//     the order given. Values are taken as they are: no `$PATH` expansion. Default: the base's
+//     environment.
+//   - XGO_WORKDIR: the working directory of the image, an absolute path such as `/app`. Default:
+//     the base's (`/` for `scratch`).
+//   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
+//     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
+//     base's exposed ports.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.
@@ -177,9 +207,11 @@ func Image(ctx context.Context) error {
 //     for `merge`, the platforms of the records, in the order of that list (others after them,
 //     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
 //     record of the list is missing.
-//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
-//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
-//     Default: `scratch`.
+//   - XGO_BASE: the base image: `scratch` (empty), `static` (CA certificates, time zones,
+//     `/etc/passwd`, `/tmp`, user 65532: made here, without network; see [The static
+//     base](#the-static-base)) or any registry reference, without a scheme or credentials
+//     (`docker login` gives those); a requested platform the base lacks is an error. Default:
+//     `scratch`.
 //   - XGO_LOAD_TAG: the tag `load` gives the image in the Docker engine, `name[:tag]` (`latest`
 //     when it has none); it replaces an image the engine has under it. Default: the binary name in
 //     lower case, with the first tag a release of the commit pushes: `app:1.2.3` on a `v1.2.3` git
@@ -235,6 +267,32 @@ func Image(ctx context.Context) error {
 //     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
+//   - XGO_LABELS: config labels (what `docker inspect` shows as `Config.Labels`), `key=value`
+//     entries: comma-separated, or one a line when the value holds a newline (then a value may hold
+//     commas: end even a single entry with a newline; blank lines are skipped), as
+//     docker/metadata-action's `labels` output gives them; each entry is trimmed, the key has no
+//     blanks, a later entry of a key wins. They go over the base's labels and over the
+//     `org.opencontainers.image.*` labels the release sets, the same keys and values as its own
+//     manifest annotations (not `XGO_ANNOTATIONS`'). Default: the base's labels, with the release's
+//     `org.opencontainers.image.*` ones.
+//   - XGO_ANNOTATIONS: annotations, `[scope:]key=value` entries listed as in `XGO_LABELS`, with
+//     buildx's `--annotation` scopes: `index:` the index, `manifest:` (the default) every
+//     platform's manifest, `manifest[os/arch[/variant]]:` that platform's manifest only (a platform
+//     the release does not build is an error; a by-digest job skips the other jobs' platforms); the
+//     `-descriptor` scopes are not supported. The scope ends at the first colon, so a key with a
+//     colon needs one. They go over the release's own `org.opencontainers.image.*` annotations.
+//     Default: none: the release's `org.opencontainers.image.*` annotations only.
+//   - XGO_USER: the user the image runs as, `user[:group]`, each a name (letters, digits, `.`, `_`,
+//     `-`) or a numeric id, such as `65532:65532`. Default: the base's user (root for `scratch`).
+//   - XGO_ENV: environment variables of the image, `NAME=value` entries listed as in `XGO_LABELS`;
+//     each replaces the base's value of that name, in its place, and new names follow the base's in
+//     the order given. Values are taken as they are: no `$PATH` expansion. Default: the base's
+//     environment.
+//   - XGO_WORKDIR: the working directory of the image, an absolute path such as `/app`. Default:
+//     the base's (`/` for `scratch`).
+//   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
+//     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
+//     base's exposed ports.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.
@@ -269,9 +327,11 @@ func Load(ctx context.Context) error {
 //     for `merge`, the platforms of the records, in the order of that list (others after them,
 //     sorted): give `merge` the jobs' list when it has another order, and it also fails when a
 //     record of the list is missing.
-//   - XGO_BASE: the base image: `scratch` or any registry reference, without a scheme or
-//     credentials (`docker login` gives those); a requested platform the base lacks is an error.
-//     Default: `scratch`.
+//   - XGO_BASE: the base image: `scratch` (empty), `static` (CA certificates, time zones,
+//     `/etc/passwd`, `/tmp`, user 65532: made here, without network; see [The static
+//     base](#the-static-base)) or any registry reference, without a scheme or credentials
+//     (`docker login` gives those); a requested platform the base lacks is an error. Default:
+//     `scratch`.
 //   - XGO_REPO: the repository `release` pushes to, such as `ghcr.io/you/app`, without tag, digest,
 //     scheme or credentials (`docker login` gives those). Default: none; `release` and `merge`
 //     require it.
@@ -324,6 +384,32 @@ func Load(ctx context.Context) error {
 //     `~/.cache/xgo-build/layers`.
 //   - SOURCE_DATE_EPOCH: image timestamps, seconds since 1970. Default: the HEAD commit time, else
 //     0.
+//   - XGO_LABELS: config labels (what `docker inspect` shows as `Config.Labels`), `key=value`
+//     entries: comma-separated, or one a line when the value holds a newline (then a value may hold
+//     commas: end even a single entry with a newline; blank lines are skipped), as
+//     docker/metadata-action's `labels` output gives them; each entry is trimmed, the key has no
+//     blanks, a later entry of a key wins. They go over the base's labels and over the
+//     `org.opencontainers.image.*` labels the release sets, the same keys and values as its own
+//     manifest annotations (not `XGO_ANNOTATIONS`'). Default: the base's labels, with the release's
+//     `org.opencontainers.image.*` ones.
+//   - XGO_ANNOTATIONS: annotations, `[scope:]key=value` entries listed as in `XGO_LABELS`, with
+//     buildx's `--annotation` scopes: `index:` the index, `manifest:` (the default) every
+//     platform's manifest, `manifest[os/arch[/variant]]:` that platform's manifest only (a platform
+//     the release does not build is an error; a by-digest job skips the other jobs' platforms); the
+//     `-descriptor` scopes are not supported. The scope ends at the first colon, so a key with a
+//     colon needs one. They go over the release's own `org.opencontainers.image.*` annotations.
+//     Default: none: the release's `org.opencontainers.image.*` annotations only.
+//   - XGO_USER: the user the image runs as, `user[:group]`, each a name (letters, digits, `.`, `_`,
+//     `-`) or a numeric id, such as `65532:65532`. Default: the base's user (root for `scratch`).
+//   - XGO_ENV: environment variables of the image, `NAME=value` entries listed as in `XGO_LABELS`;
+//     each replaces the base's value of that name, in its place, and new names follow the base's in
+//     the order given. Values are taken as they are: no `$PATH` expansion. Default: the base's
+//     environment.
+//   - XGO_WORKDIR: the working directory of the image, an absolute path such as `/app`. Default:
+//     the base's (`/` for `scratch`).
+//   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
+//     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
+//     base's exposed ports.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.

@@ -3,6 +3,8 @@ package oci
 import (
 	"fmt"
 	"maps"
+	"slices"
+	"strings"
 	"time"
 
 	v1 "github.com/google/go-containerregistry/pkg/v1"
@@ -19,14 +21,22 @@ type ImageSpec struct {
 	Entrypoint  []string          // ["/<name>"]
 	Created     time.Time         // config and history time
 	Annotations map[string]string // manifest annotations (org.opencontainers.image.*)
+
+	// What follows is set in the config over the base's; the zero value keeps the base's.
+	User         string            // User
+	Env          []string          // KEY=value, each replacing the base's KEY in its place, or added after the base's
+	WorkingDir   string            // WorkingDir
+	ExposedPorts []string          // port/protocol, such as 8080/tcp, added to the base's
+	Labels       map[string]string // Labels, added to the base's (these win)
 }
 
 // NewImage returns base with layer on top, as an OCI image: OCI manifest,
 // config and layer media types (a docker base's layers are the same bytes under
 // their OCI names); a config with spec's platform (variant included),
 // entrypoint (the base's Cmd dropped, as a Dockerfile ENTRYPOINT does) and
-// creation time, keeping the base's Env, User, WorkingDir and the rest; and
-// spec's manifest annotations.
+// creation time, keeping the base's Env, User, WorkingDir and the rest, with
+// spec's user, env, working directory, ports and labels over them; and spec's
+// manifest annotations.
 func NewImage(base v1.Image, layer v1.Layer, spec ImageSpec) (v1.Image, error) {
 	img, err := appendBinary(base, layer, spec)
 	if err != nil {
@@ -75,6 +85,7 @@ func appendBinary(base v1.Image, layer v1.Layer, spec ImageSpec) (v1.Image, erro
 	cfg.Created = created
 	cfg.Config.Entrypoint = append([]string(nil), spec.Entrypoint...)
 	cfg.Config.Cmd = nil
+	setConfig(&cfg.Config, spec)
 	cfg.RootFS.Type = "layers"
 	cfg.RootFS.DiffIDs = append(cfg.RootFS.DiffIDs, diffID)
 	cfg.History = append(cfg.History, v1.History{
@@ -99,6 +110,58 @@ func appendBinary(base v1.Image, layer v1.Layer, spec ImageSpec) (v1.Image, erro
 		img = mutate.Annotations(img, maps.Clone(spec.Annotations)).(v1.Image)
 	}
 	return img, nil
+}
+
+// setConfig sets spec's user, env, working directory, ports and labels in c,
+// over (or beside) what it has.
+func setConfig(c *v1.Config, spec ImageSpec) {
+	if spec.User != "" {
+		c.User = spec.User
+	}
+	if len(spec.Env) > 0 {
+		c.Env = mergeEnv(c.Env, spec.Env)
+	}
+	if spec.WorkingDir != "" {
+		c.WorkingDir = spec.WorkingDir
+	}
+	if len(spec.ExposedPorts) > 0 {
+		if c.ExposedPorts == nil {
+			c.ExposedPorts = map[string]struct{}{}
+		}
+		for _, p := range spec.ExposedPorts {
+			c.ExposedPorts[p] = struct{}{}
+		}
+	}
+	if len(spec.Labels) > 0 {
+		if c.Labels == nil {
+			c.Labels = map[string]string{}
+		}
+		maps.Copy(c.Labels, spec.Labels)
+	}
+}
+
+// mergeEnv returns env (KEY=value entries) with each entry of set in it: in the
+// place of the first entry of its key, or, for a new key, after them all, in
+// the order of set.
+func mergeEnv(env, set []string) []string {
+	out := slices.Clone(env)
+	at := make(map[string]int, len(out))
+	for i, e := range out {
+		k, _, _ := strings.Cut(e, "=")
+		if _, ok := at[k]; !ok {
+			at[k] = i
+		}
+	}
+	for _, e := range set {
+		k, _, _ := strings.Cut(e, "=")
+		if i, ok := at[k]; ok {
+			out[i] = e
+			continue
+		}
+		at[k] = len(out)
+		out = append(out, e)
+	}
+	return out
 }
 
 // ociLayerType is the OCI name of a layer media type (docker's gzip, plain and

@@ -15,24 +15,27 @@ import (
 	"github.com/xgo-build/xgo-build/shim"
 )
 
-// Base is the resolved base: "scratch" (an empty image, no network) or a
-// remote image index or single-platform image.
+// Base is the resolved base: "scratch" (an empty image) or "static" (see StaticLayer), both
+// made without any network, or a remote image index or single-platform image.
 type Base struct {
-	Name   string          // as the user wrote it: "scratch" or a reference
-	Digest v1.Hash         // digest of the index or manifest fetched; zero for scratch
-	Repo   name.Repository // where it was fetched from; zero for scratch
+	Name   string          // as the user wrote it: "scratch", "static" or a reference
+	Digest v1.Hash         // digest of the index or manifest fetched; zero for a Builtin base
+	Repo   name.Repository // where it was fetched from; zero for a Builtin base
 
 	Index v1.ImageIndex // a multi-platform base; nil otherwise
-	Image v1.Image      // a single-platform base, or the empty image for scratch
+	Image v1.Image      // a single-platform base, the empty image for scratch, the static image
 }
 
-// loadBase resolves ref: "scratch" without any network, anything else with at most one
+// LoadBase resolves ref: "scratch" and "static" without any network, anything else with at most one
 // registry call for its index or manifest (the images themselves are read lazily, when
 // used). With a cache directory, the base is read through the cache (see baseSource): a base
 // named by digest that the cache holds needs no request, one named by tag a HEAD request.
 func LoadBase(ctx context.Context, ref string, insecure bool, opts []remote.Option, cache Cache) (Base, error) {
 	if ref == "scratch" {
 		return Base{Name: ref, Image: empty.Image}, nil
+	}
+	if ref == Static {
+		return staticBase(ctx)
 	}
 	r, err := registry.ParseRef(ref, insecure)
 	if err != nil {
@@ -128,7 +131,7 @@ func (b Base) entries() ([]baseEntry, error) {
 		}
 		return out, nil
 	}
-	if b.Name == "scratch" || b.Image == nil {
+	if Builtin(b.Name) || b.Image == nil {
 		return nil, nil
 	}
 	cf, err := b.Image.ConfigFile()
@@ -157,7 +160,7 @@ func entryFor(p *v1.Platform, digest v1.Hash) (baseEntry, bool) {
 }
 
 // platforms lists the base's platforms, normalised, in the base's order,
-// without duplicates or attestation entries; nil for scratch (which suits any
+// without duplicates or attestation entries; nil for a Builtin base (which suits any
 // platform).
 func (b Base) Platforms() ([]shim.Platform, error) {
 	es, err := b.entries()
@@ -175,15 +178,18 @@ func (b Base) Platforms() ([]shim.Platform, error) {
 	return out, nil
 }
 
-// imageFor returns the base's image for p and its manifest digest (zero for
-// scratch). Platforms match after normalisation (linux/arm64/v8 is
+// ImageFor returns the base's image for p and its manifest digest (zero for a
+// Builtin base, which serves every platform with one image). Platforms match after normalisation (linux/arm64/v8 is
 // linux/arm64); when the base has no image for p's exact variant, its image
 // for the arch's default variant serves (linux/amd64 for linux/amd64/v3), and
 // for arm the next lower variant (arm/v6 for arm/v7). Otherwise it is an error
 // that names p and lists the base's platforms.
 func (b Base) ImageFor(p shim.Platform) (v1.Image, v1.Hash, error) {
-	if b.Name == "scratch" {
-		return empty.Image, v1.Hash{}, nil
+	if Builtin(b.Name) {
+		if b.Image == nil {
+			return empty.Image, v1.Hash{}, nil
+		}
+		return b.Image, v1.Hash{}, nil
 	}
 	es, err := b.entries()
 	if err != nil {

@@ -2,8 +2,8 @@
 // every binary by its Go build ID, and the blobs of remote bases, in a directory that
 // concurrent runs may share (entries renamed into place, every blob hashed and checked
 // against its digest each time a run uses it, unused ones trimmed after five days);
-// LoadBase resolves XGO_BASE (scratch, or an image or index in a registry, read through the
-// cache) to a Base that names its platforms and gives the image for each.
+// LoadBase resolves XGO_BASE (scratch; static, made here; or an image or index in a registry,
+// read through the cache) to a Base that names its platforms and gives the image for each.
 //
 // Every file of the cache is opened without following a symbolic link or waiting on a FIFO
 // (package regfile), and read only if it is a regular file of the size expected: at most

@@ -104,7 +104,9 @@ var Table = []Var{
 	},
 	{
 		Name: "XGO_BASE",
-		Meaning: "the base image: `scratch` or any registry reference, without a scheme or " +
+		Meaning: "the base image: `scratch` (empty), `static` (CA certificates, time zones, " +
+			"`/etc/passwd`, `/tmp`, user 65532: made here, without network; see [The static base](#the-static-base)) " +
+			"or any registry reference, without a scheme or " +
 			"credentials (`docker login` gives those); a requested platform the base lacks is an error",
 		Default: "`scratch`",
 		Targets: builds,
@@ -259,6 +261,59 @@ var Table = []Var{
 		Name:    "SOURCE_DATE_EPOCH",
 		Meaning: "image timestamps, seconds since 1970",
 		Default: "the HEAD commit time, else 0",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_LABELS",
+		Meaning: "config labels (what `docker inspect` shows as `Config.Labels`), `key=value` " +
+			"entries: comma-separated, or one a line when the value holds a newline (then a value " +
+			"may hold commas: end even a single entry with a newline; blank lines are skipped), " +
+			"as docker/metadata-action's `labels` output gives them; each entry is trimmed, the " +
+			"key has no blanks, a later entry of a key wins. They go over the base's labels and " +
+			"over the `org.opencontainers.image.*` labels the release sets, the same keys and " +
+			"values as its own manifest annotations (not `XGO_ANNOTATIONS`')",
+		Default: "the base's labels, with the release's `org.opencontainers.image.*` ones",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_ANNOTATIONS",
+		Meaning: "annotations, `[scope:]key=value` entries listed as in `XGO_LABELS`, with " +
+			"buildx's `--annotation` scopes: `index:` the index, `manifest:` (the default) every " +
+			"platform's manifest, `manifest[os/arch[/variant]]:` that platform's manifest only " +
+			"(a platform the release does not build is an error; a by-digest job skips the other " +
+			"jobs' platforms); the `-descriptor` scopes are not supported. The scope ends at the " +
+			"first colon, so a key with a colon needs one. They go over the release's own " +
+			"`org.opencontainers.image.*` annotations",
+		Default: "none: the release's `org.opencontainers.image.*` annotations only",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_USER",
+		Meaning: "the user the image runs as, `user[:group]`, each a name (letters, digits, " +
+			"`.`, `_`, `-`) or a numeric id, such as `65532:65532`",
+		Default: "the base's user (root for `scratch`)",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_ENV",
+		Meaning: "environment variables of the image, `NAME=value` entries listed as in " +
+			"`XGO_LABELS`; each replaces the base's value of that name, in its place, and new " +
+			"names follow the base's in the order given. Values are taken as they are: no `$PATH` " +
+			"expansion",
+		Default: "the base's environment",
+		Targets: imageOn,
+	},
+	{
+		Name:    "XGO_WORKDIR",
+		Meaning: "the working directory of the image, an absolute path such as `/app`",
+		Default: "the base's (`/` for `scratch`)",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_PORTS",
+		Meaning: "ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the " +
+			"default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's",
+		Default: "the base's exposed ports",
 		Targets: imageOn,
 	},
 	{
