@@ -21,28 +21,44 @@ var ErrNotRegular = errors.New("not a regular file")
 var ErrTooLarge = errors.New("larger than allowed")
 
 // Open opens the regular file at path for reading and returns it with its file information.
+// A regular file that another process replaced (renamed over) between the look and the open
+// is looked at again: the cache's writers replace files that way while readers use them.
 func Open(path string) (*os.File, os.FileInfo, error) {
+	for tries := 1; ; tries++ {
+		f, fi, replaced, err := openOnce(path)
+		if !replaced || tries == maxTries {
+			return f, fi, err
+		}
+	}
+}
+
+// maxTries is how often Open looks again at a file replaced while it opened it.
+const maxTries = 5
+
+// openOnce is one attempt of Open; replaced reports a regular file that was another file
+// than the one looked at before the open.
+func openOnce(path string) (f *os.File, fi os.FileInfo, replaced bool, err error) {
 	before, err := os.Lstat(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if !before.Mode().IsRegular() {
-		return nil, nil, notRegular(path, before)
+		return nil, nil, false, notRegular(path, before)
 	}
-	f, err := open(path)
+	f, err = open(path)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
-	fi, err := f.Stat()
+	fi, err = f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	if !fi.Mode().IsRegular() || !os.SameFile(before, fi) {
 		f.Close()
-		return nil, nil, notRegular(path, fi)
+		return nil, nil, fi.Mode().IsRegular(), notRegular(path, fi)
 	}
-	return f, fi, nil
+	return f, fi, false, nil
 }
 
 // ReadFile reads the regular file at path, which must hold at most limit bytes.
