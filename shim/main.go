@@ -65,7 +65,11 @@ Exit status: the real go's; 2 for xgo-build's own errors (nothing is built);
 1 when --xgo-verify finds a mismatch.
 
 Environment: XGO_GO names the real go (default: the first go on PATH that is
-not xgo-build itself).
+not xgo-build itself). With CGO_ENABLED=1 and a target other than the host,
+CC (and CXX) become a C cross compiler unless CC is set: XGO_CC (and XGO_CXX)
+if set, else <triple>-gcc (and <triple>-g++) in PATH, such as
+aarch64-linux-gnu-gcc; PKG_CONFIG_LIBDIR then points at the triple's
+multiarch pkg-config directories unless set.
 
 `
 
@@ -245,11 +249,24 @@ func (inv invocation) targetEnv(flag string) ([]string, error) {
 		inv.warnHost()
 		return inv.environ, nil
 	}
-	vars, err := Vars(p, inv.getenv)
+	vars, err := buildVars(p, inv.getenv)
 	if err != nil {
 		return nil, err
 	}
 	return MergeEnv(inv.environ, vars), nil
+}
+
+// buildVars returns the variables of a build for p: Vars, then CgoVars.
+func buildVars(p Platform, getenv func(string) string) ([]string, error) {
+	vars, err := Vars(p, getenv)
+	if err != nil {
+		return nil, err
+	}
+	cgo, err := CgoVars(p, getenv)
+	if err != nil {
+		return nil, err
+	}
+	return append(vars, cgo...), nil
 }
 
 // vars returns the variables for the target, or none (after the warning) for a host build.
@@ -262,7 +279,7 @@ func (inv invocation) vars(flag string) ([]string, error) {
 		inv.warnHost()
 		return nil, nil
 	}
-	return Vars(p, inv.getenv)
+	return buildVars(p, inv.getenv)
 }
 
 // warnHost writes the one warning line of a build without a target platform.

@@ -36,7 +36,7 @@ func TestMain(m *testing.M) {
 var fakeGoVars = map[string]bool{
 	"GOOS": true, "GOARCH": true, "GOARM": true, "GOAMD64": true, "GOARM64": true, "GO386": true,
 	"GOMIPS": true, "GOMIPS64": true, "GOPPC64": true, "GORISCV64": true, "GOWASM": true,
-	"CGO_ENABLED": true, "GOFLAGS": true,
+	"CGO_ENABLED": true, "GOFLAGS": true, "CC": true, "CXX": true, "PKG_CONFIG_LIBDIR": true,
 }
 
 // fakeGo prints its arguments (after argv[0]) as `arg "..."` lines, then every build

@@ -514,7 +514,31 @@ func (inv invocation) verify(flag string, files []string) int {
 			code = inv.fail(exitMismatch, err)
 			continue
 		}
-		fmt.Fprintf(inv.stdout, "%s: ok %s\n", file, p)
+		fmt.Fprintf(inv.stdout, "%s: ok %s%s\n", file, p, cgoNote(file, want))
 	}
 	return code
+}
+
+// cgoNote returns what --xgo-verify adds after a binary built with CGO_ENABLED=1:
+// " (cgo, static)" or " (cgo, dynamic)" for an ELF file, by whether it has a PT_INTERP
+// program header (the dynamic loader it needs), " (cgo)" for other formats; "" when cgo is
+// off, so that those lines stay as they were.
+func cgoNote(path string, want map[string]string) string {
+	if want["CGO_ENABLED"] != "1" {
+		return ""
+	}
+	f, err := elf.Open(path)
+	if err != nil {
+		return " (cgo)"
+	}
+	defer f.Close()
+	if isDynamic(f) {
+		return " (cgo, dynamic)"
+	}
+	return " (cgo, static)"
+}
+
+// isDynamic reports whether the ELF file asks for a dynamic loader (a PT_INTERP header).
+func isDynamic(f *elf.File) bool {
+	return slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })
 }

@@ -51,12 +51,18 @@ var modules embed.FS
 // DebianPackages maps each command the tests run to the Debian package that provides it:
 // qemu-user's static emulators run foreign binaries, binfmt-support registers them with the
 // kernel so that containers of foreign platforms run, busybox-static is the shell of the
-// engine tests' stand-in base image, skopeo reads what the release writes.
+// engine tests' stand-in base image, skopeo reads what the release writes, the C cross
+// compilers build the shim's cgo cross tests. The cross compilers are keyed by their g++:
+// g++-<triple> depends on gcc-<triple> and, through libstdc++, on libc6-dev-<arch>-cross,
+// which gcc-<triple> only recommends and Debian installs without recommends.
 var DebianPackages = map[string]string{
-	"qemu-aarch64-static": "qemu-user-static",
-	"update-binfmts":      "binfmt-support",
-	"busybox":             "busybox-static",
-	"skopeo":              "skopeo",
+	"qemu-aarch64-static":     "qemu-user-static",
+	"update-binfmts":          "binfmt-support",
+	"busybox":                 "busybox-static",
+	"skopeo":                  "skopeo",
+	"aarch64-linux-gnu-g++":   "g++-aarch64-linux-gnu",
+	"arm-linux-gnueabihf-g++": "g++-arm-linux-gnueabihf",
+	"riscv64-linux-gnu-g++":   "g++-riscv64-linux-gnu",
 }
 
 // CacheDir returns the directory pinned tools are installed under: $XGO_TOOLS_DIR, else
