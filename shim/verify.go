@@ -538,6 +538,28 @@ func cgoNote(path string, want map[string]string) string {
 	return " (cgo, static)"
 }
 
+// Dynamic reports whether the file at path is an ELF binary that asks for a dynamic loader
+// (a PT_INTERP program header), as a cgo build linked against a shared C library does; a file
+// in another format is reported as not dynamic.
+func Dynamic(path string) (bool, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	var magic [4]byte
+	if _, err := f.ReadAt(magic[:], 0); err != nil && err != io.EOF {
+		return false, err
+	} else if err != nil || string(magic[:]) != elf.ELFMAG {
+		return false, nil
+	}
+	ef, err := elf.NewFile(f)
+	if err != nil {
+		return false, fmt.Errorf("reading %s: %w", path, err)
+	}
+	return isDynamic(ef), nil
+}
+
 // isDynamic reports whether the ELF file asks for a dynamic loader (a PT_INTERP header).
 func isDynamic(f *elf.File) bool {
 	return slices.ContainsFunc(f.Progs, func(p *elf.Prog) bool { return p.Type == elf.PT_INTERP })

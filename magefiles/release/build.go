@@ -14,6 +14,7 @@ import (
 
 	"golang.org/x/sync/errgroup"
 
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/store"
 	"github.com/xgo-build/xgo-build/shim"
 )
 
@@ -26,8 +27,11 @@ type buildSpec struct {
 	BinDir  string              // binaries go to BinDir/<os>_<arch>[_<variant>]/<name>
 	Jobs    int                 // concurrent go builds
 	Environ []string            // base environment of every go build (os.Environ form)
-	Getenv  func(string) string // the user's variables, checked by shim.Vars
+	Getenv  func(string) string // the user's variables, checked by shim.Vars and shim.CgoVars
 	Verbose io.Writer           // when not nil, every go command is printed here
+	// Base is the base the binaries go on, "" when no image is made: a built-in base (scratch,
+	// static) has no C library, so a dynamically linked cgo binary is refused for it.
+	Base string
 }
 
 // buildResult is one built and verified binary.
@@ -47,13 +51,14 @@ type buildResult struct {
 // buildJob is one planned go build.
 type buildJob struct {
 	platform shim.Platform
-	vars     []string // the shim's variables for the platform
+	vars     []string // the shim's variables for the platform: shim.Vars, then shim.CgoVars
 	out      string   // binary path
 }
 
 // buildAll runs one go build per platform, at most spec.Jobs at a time, and verifies each
-// binary with shim.Verify. done, when not nil, is called once per finished binary, never
-// concurrently. The environment of every platform is checked before the first build starts;
+// binary with shim.VerifyFor. done, when not nil, is called once per finished binary, never
+// concurrently. The environment of every platform, and with CGO_ENABLED=1 its C cross
+// compiler (shim.CgoVars), is checked before the first build starts;
 // the first failure cancels the other builds and names its platform and go's message. Results
 // are in the order of platforms.
 func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, done func(buildResult)) ([]buildResult, error) {
@@ -63,6 +68,11 @@ func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, do
 		if err != nil {
 			return nil, fmt.Errorf("setting up the build for %s: %w", p, err)
 		}
+		cgo, err := shim.CgoVars(p, spec.Getenv)
+		if err != nil {
+			return nil, fmt.Errorf("setting up the build for %s: %w", p, err)
+		}
+		vars = append(vars, cgo...)
 		name := spec.Name
 		if p.OS == "windows" {
 			name += ".exe"
@@ -112,7 +122,8 @@ func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, do
 	return results, nil
 }
 
-// buildOne runs one go build and verifies its output.
+// buildOne runs one go build and verifies its output: for a built-in base, a cgo binary must
+// be statically linked.
 func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) (buildResult, error) {
 	if err := os.MkdirAll(filepath.Dir(job.out), 0o755); err != nil {
 		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
@@ -143,12 +154,31 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 	if err := shim.VerifyFor(job.out, job.platform, spec.Getenv); err != nil {
 		return buildResult{}, fmt.Errorf("verifying the %s binary %s: %w", job.platform, job.out, err)
 	}
+	if err := checkLinking(spec, job); err != nil {
+		return buildResult{}, err
+	}
 	fi, err := os.Stat(job.out)
 	if err != nil {
 		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
 	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
 	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu, Before: before}, nil
+}
+
+// checkLinking refuses a dynamically linked cgo binary for a built-in base (scratch, static):
+// it has no C library, so the binary would not start.
+func checkLinking(spec buildSpec, job buildJob) error {
+	if spec.Base == "" || !store.Builtin(spec.Base) || spec.Getenv("CGO_ENABLED") != "1" {
+		return nil
+	}
+	dynamic, err := shim.Dynamic(job.out)
+	if err != nil {
+		return fmt.Errorf("checking how the %s binary %s is linked: %w", job.platform, job.out, err)
+	}
+	if dynamic {
+		return fmt.Errorf("the %s binary %s is dynamically linked (cgo) and the base %q has no C library: link it statically with XGO_FLAGS='-ldflags=-extldflags=-static' or use a base with a C library", job.platform, job.out, spec.Base)
+	}
+	return nil
 }
 
 // platformDir is the directory name of a platform's binary: os_arch[_variant].

@@ -209,6 +209,9 @@ func (r *release) buildBinaries(ctx context.Context) error {
 	if e.verbose {
 		spec.Verbose = e.out
 	}
+	if r.last >= stageImage {
+		spec.Base = cfg.Base
+	}
 	platforms := make([]shim.Platform, len(r.targets))
 	for i, t := range r.targets {
 		platforms[i] = t.Platform
