@@ -212,7 +212,7 @@ func BenchmarkFindGo(b *testing.B) {
 	env := map[string]string{"PATH": "/nonexistent" + string(os.PathListSeparator) + filepath.Dir(gopath)}
 	getenv := func(k string) string { return env[k] }
 	for b.Loop() {
-		if _, err := findGo(getenv, ""); err != nil {
+		if _, _, err := findGo(getenv, ""); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -15,36 +15,40 @@ const shimMainPath = "github.com/xgo-build/xgo-build/cmd/xgo-build"
 // findGo returns the path of the real go command: XGO_GO if set (a path, or a name looked
 // up in PATH), else the first go on PATH that is not this executable (self). Files are
 // compared, not names: a symlink or hard link to self is skipped, and a candidate that is
-// another copy of xgo-build is reported as a loop rather than run.
-func findGo(getenv func(string) string, self string) (string, error) {
+// another copy of xgo-build is reported as a loop rather than run. real reports whether the
+// command is the go command itself rather than a wrapper around it (see markDepth); its
+// build info is read once, for both answers.
+func findGo(getenv func(string) string, self string) (path string, real bool, err error) {
 	if name := getenv("XGO_GO"); name != "" {
-		path := name
+		path = name
 		if !hasSeparator(name) {
 			found, err := lookPath(name, getenv("PATH"), "")
 			if err != nil {
-				return "", fmt.Errorf("finding XGO_GO=%q: %w", name, err)
+				return "", false, fmt.Errorf("finding XGO_GO=%q: %w", name, err)
 			}
 			path = found
 		}
 		if err := checkExecutable(path); err != nil {
-			return "", fmt.Errorf("checking XGO_GO=%q: %w", name, err)
+			return "", false, fmt.Errorf("checking XGO_GO=%q: %w", name, err)
 		}
 		if sameFile(path, self) {
-			return "", fmt.Errorf("loop: XGO_GO=%q is xgo-build itself; set XGO_GO to the real go", name)
+			return "", false, fmt.Errorf("loop: XGO_GO=%q is xgo-build itself; set XGO_GO to the real go", name)
 		}
-		if isShimBinary(path) {
-			return "", fmt.Errorf("loop: XGO_GO=%q is another xgo-build; set XGO_GO to the real go", name)
+		main := mainPackage(path)
+		if main == shimMainPath {
+			return "", false, fmt.Errorf("loop: XGO_GO=%q is another xgo-build; set XGO_GO to the real go", name)
 		}
-		return path, nil
+		return path, main == realGoMainPath, nil
 	}
-	path, err := lookPath(goExe(), getenv("PATH"), self)
+	path, err = lookPath(goExe(), getenv("PATH"), self)
 	if err != nil {
-		return "", fmt.Errorf("finding the real go: %w; install Go or set XGO_GO", err)
+		return "", false, fmt.Errorf("finding the real go: %w; install Go or set XGO_GO", err)
 	}
-	if isShimBinary(path) {
-		return "", fmt.Errorf("loop: %q on PATH is another xgo-build, not the real go; set XGO_GO to the real go", path)
+	main := mainPackage(path)
+	if main == shimMainPath {
+		return "", false, fmt.Errorf("loop: %q on PATH is another xgo-build, not the real go; set XGO_GO to the real go", path)
 	}
-	return path, nil
+	return path, main == realGoMainPath, nil
 }
 
 // goExe returns the file name of the go command on this system.
@@ -119,17 +123,6 @@ func sameFile(a, b string) bool {
 
 // realGoMainPath is the package path of the go command, as recorded in its build info.
 const realGoMainPath = "cmd/go"
-
-// isShimBinary reports whether path is a build of the xgo-build command, from its build info.
-func isShimBinary(path string) bool {
-	return mainPackage(path) == shimMainPath
-}
-
-// isRealGo reports whether path is a build of the go command itself, from its build info: a
-// script or any other wrapper around go is not.
-func isRealGo(path string) bool {
-	return mainPackage(path) == realGoMainPath
-}
 
 // mainPackage returns the main package path recorded in the build info of the Go binary at
 // path, or "" when path is not a Go binary with build info (a shell script, say).

@@ -77,7 +77,7 @@ func TestFindGo(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got, err := findGo(func(k string) string { return tt.env[k] }, self)
+			got, _, err := findGo(func(k string) string { return tt.env[k] }, self)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("findGo = %q, %v; want error containing %q", got, err, tt.wantErr)

@@ -100,3 +100,8 @@ func skipShort(t testing.TB, what string) {
 		t.Skipf("%s (-short)", what)
 	}
 }
+
+// isRealGo reports whether path is a build of the go command itself, as findGo decides it.
+func isRealGo(path string) bool {
+	return mainPackage(path) == realGoMainPath
+}

@@ -9,11 +9,11 @@ import (
 // list runs --xgo-list: every canonical platform the shim accepts whose os/arch pair the
 // go toolchain in use supports, one a line.
 func (inv invocation) list() int {
-	gopath, err := findGo(inv.getenv, inv.self)
+	gopath, real, err := findGo(inv.getenv, inv.self)
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}
-	env, err := markDepth(inv.environ, inv.getenv, gopath)
+	env, err := markDepth(inv.environ, inv.getenv, gopath, real)
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}

@@ -15,8 +15,8 @@ const depthVar = "XGO_BUILD_DEPTH"
 // reports a loop instead.
 const maxDepth = 8
 
-// markDepth returns env for running gopath: env unchanged when gopath is the real go (its
-// build info names cmd/go), else env with depthVar one deeper and naming gopath. It returns
+// markDepth returns env for running gopath: env unchanged when gopath is the real go (real:
+// its build info names cmd/go, as findGo read it), else env with depthVar one deeper and naming gopath. It returns
 // a loop error, and runs nothing, when the shims up the chain have already run maxDepth
 // wrappers (getenv reads depthVar).
 //
@@ -31,8 +31,8 @@ const maxDepth = 8
 // test, a generator), so the chain `go test` -> test binary -> xgo-build -> real go works
 // however deep. A go that this check takes for a wrapper (one without build info) only
 // uses up one of the hops.
-func markDepth(env []string, getenv func(string) string, gopath string) ([]string, error) {
-	if isRealGo(gopath) {
+func markDepth(env []string, getenv func(string) string, gopath string, real bool) ([]string, error) {
+	if real {
 		return env, nil
 	}
 	depth, last, err := parseDepth(getenv(depthVar))

@@ -45,7 +45,7 @@ func TestMarkDepth(t *testing.T) {
 			if tt.marker != "" {
 				env = append(env[:len(env):len(env)], depthVar+"="+tt.marker)
 			}
-			got, err := markDepth(env, getenvFrom(env), tt.gopath)
+			got, err := markDepth(env, getenvFrom(env), tt.gopath, isRealGo(tt.gopath))
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("markDepth = %q, %v; want error containing %q", got, err, tt.wantErr)

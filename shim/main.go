@@ -290,11 +290,11 @@ func (inv invocation) warnHost() {
 // runGo finds the real go and runs it with args (argv[0] excluded) and env, marked with the
 // wrapper depth (see markDepth).
 func (inv invocation) runGo(args, env []string) int {
-	gopath, err := findGo(inv.getenv, inv.self)
+	gopath, real, err := findGo(inv.getenv, inv.self)
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}
-	env, err = markDepth(env, inv.getenv, gopath)
+	env, err = markDepth(env, inv.getenv, gopath, real)
 	if err != nil {
 		return inv.fail(exitShim, err)
 	}
