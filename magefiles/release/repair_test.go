@@ -64,18 +64,7 @@ func TestImageRepairsADamagedLayout(t *testing.T) {
 func topLayer(t *testing.T, dir string) (v1.Hash, int64) {
 	t.Helper()
 	idx := releasetest.Layout(t, dir)
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := releasetest.FirstManifest(t, idx)
 	top := im.Layers[len(im.Layers)-1]
 	return top.Digest, top.Size
 }

@@ -280,3 +280,21 @@ func Within(t testing.TB, d time.Duration, f func()) {
 		t.Fatalf("still running after %v", d)
 	}
 }
+
+// FirstManifest returns the manifest of the first image idx lists.
+func FirstManifest(t testing.TB, idx v1.ImageIndex) *v1.Manifest {
+	t.Helper()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	img, err := idx.Image(m.Manifests[0].Digest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	im, err := img.Manifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return im
+}

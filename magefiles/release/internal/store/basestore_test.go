@@ -118,18 +118,7 @@ func TestStoredBaseDamaged(t *testing.T) {
 	_, want, _ := layoutFromBase(t, digest, cache, rec, opts)
 	wantDigest, _ := want.Digest()
 
-	m, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
-	img, err := idx.Image(m.Manifests[0].Digest)
-	if err != nil {
-		t.Fatal(err)
-	}
-	im, err := img.Manifest()
-	if err != nil {
-		t.Fatal(err)
-	}
+	im := releasetest.FirstManifest(t, idx)
 	d, _ := idx.Digest()
 	for _, h := range []v1.Hash{d, im.Config.Digest, im.Layers[0].Digest} {
 		// The same size and time, other bytes.
