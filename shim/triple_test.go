@@ -237,3 +237,21 @@ func TestREADMETriples(t *testing.T) {
 		}
 	}
 }
+
+func TestQemuArch(t *testing.T) {
+	for _, tt := range []struct {
+		arch, want string
+		ok         bool
+	}{
+		{"arm64", "aarch64", true},
+		{"amd64", "x86_64", true},
+		{"mipsle", "mipsel", true},
+		{"loong64", "loongarch64", true},
+		{"386", "", false},
+		{"wasm", "", false},
+	} {
+		if got, ok := QemuArch(tt.arch); got != tt.want || ok != tt.ok {
+			t.Errorf("QemuArch(%q) = %q, %v; want %q, %v", tt.arch, got, ok, tt.want, tt.ok)
+		}
+	}
+}

@@ -50,23 +50,6 @@ func readSmoke(getenv func(string) string) ([]string, error) {
 	return args, err
 }
 
-// qemuArch is the qemu-user name of each GOARCH that qemu-<name>-static emulates for Go
-// binaries. 386 is left out: Debian's qemu-i386 crashes on Go binaries (runtime.runqput).
-var qemuArch = map[string]string{
-	"amd64":    "x86_64",
-	"arm64":    "aarch64",
-	"arm":      "arm",
-	"ppc64":    "ppc64",
-	"ppc64le":  "ppc64le",
-	"riscv64":  "riscv64",
-	"s390x":    "s390x",
-	"mips":     "mips",
-	"mipsle":   "mipsel",
-	"mips64":   "mips64",
-	"mips64le": "mips64el",
-	"loong64":  "loongarch64",
-}
-
 // hostRuns lists, by host GOARCH, the other GOARCHes the host may run natively, when the
 // kernel and CPU support it: an attempt that fails with ENOEXEC is not a failure.
 var hostRuns = map[string][]string{
@@ -116,7 +99,7 @@ func (h smokeHost) smokeWays(p shim.Platform) ([]smokeWay, string) {
 		}
 		return ways, ""
 	}
-	q, ok := qemuArch[p.Arch]
+	q, ok := shim.QemuArch(p.Arch)
 	if !ok {
 		if len(ways) == 0 {
 			return nil, fmt.Sprintf("the host (%s) cannot run %s binaries and qemu-user cannot run Go's (Debian's qemu-i386 crashes on them)", h.goarch, p.Arch)

@@ -12,24 +12,20 @@ import (
 	"slices"
 	"strings"
 	"syscall"
+
+	"github.com/xgo-build/xgo-build/shim"
 )
 
 // binfmtDir is where the kernel's binfmt_misc is mounted.
 const binfmtDir = "/proc/sys/fs/binfmt_misc"
 
-// qemuHandlers maps each architecture whose linux images the engine runs under QEMU to the
-// binfmt_misc handler qemu-user-static registers for it. linux/386 is not there: Debian's
-// qemu-i386 crashes on Go binaries (and this kernel runs no 386 binary natively).
-var qemuHandlers = map[string]string{
-	"arm64":   "qemu-aarch64",
-	"arm":     "qemu-arm",
-	"ppc64le": "qemu-ppc64le",
-	"riscv64": "qemu-riscv64",
-	"s390x":   "qemu-s390x",
-}
+// qemuGoarches are the architectures whose linux images the engine runs under QEMU, through
+// the binfmt_misc handler qemu-<name> (shim.QemuArch) that qemu-user-static registers.
+// linux/386 is not there: Debian's qemu-i386 crashes on Go binaries.
+var qemuGoarches = []string{"arm64", "arm", "ppc64le", "riscv64", "s390x"}
 
 // enableBinfmt mounts binfmt_misc where it is not mounted and enables the QEMU handler of
-// every foreign architecture of qemuHandlers with update-binfmts. A handler must have the F
+// every foreign architecture of qemuGoarches with update-binfmts. A handler must have the F
 // flag: the kernel then opens the emulator when it is registered, so that it runs binaries
 // inside containers, whose file systems do not have it.
 func enableBinfmt(ctx context.Context, updateBinfmts string) error {
@@ -41,9 +37,9 @@ func enableBinfmt(ctx context.Context, updateBinfmts string) error {
 		return err
 	}
 	var names []string
-	for arch, h := range qemuHandlers {
-		if arch != runtime.GOARCH {
-			names = append(names, h)
+	for _, arch := range qemuGoarches {
+		if q, ok := shim.QemuArch(arch); ok && arch != runtime.GOARCH {
+			names = append(names, "qemu-"+q)
 		}
 	}
 	slices.Sort(names)
