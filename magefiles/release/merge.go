@@ -43,6 +43,11 @@ func runMerge(ctx context.Context) error {
 
 // merge reads the configuration and the records, checks them, and pushes their index.
 func merge(ctx context.Context, e runEnv) error {
+	getenv, err := withDockerMetadata(e.getenv)
+	if err != nil {
+		return err
+	}
+	e.getenv = getenv
 	return stoppedError(ctx, "merge", mergeRecords(ctx, e, time.Now()))
 }
 

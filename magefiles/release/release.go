@@ -124,6 +124,11 @@ type release struct {
 // readConfig reads and checks the configuration, asks go list and git, and resolves the
 // base, side by side with git once every variable and the main package are known to be good.
 func (r *release) readConfig(ctx context.Context) error {
+	getenv, err := withDockerMetadata(r.env.getenv)
+	if err != nil {
+		return err
+	}
+	r.env.getenv = getenv
 	e := r.env
 	if r.last == stageRelease && strings.TrimSpace(e.getenv("XGO_REPO")) == "" {
 		return errors.New("XGO_REPO is not set: release needs the repository to push to, e.g. XGO_REPO=ghcr.io/you/app")

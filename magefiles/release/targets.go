@@ -187,6 +187,12 @@ func Binaries(ctx context.Context) error {
 //     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
 //   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
 //     `unset`, as go-containerregistry's GitHub keychain sends.
+//   - DOCKER_METADATA_OUTPUT_JSON: the JSON that docker/metadata-action exports: its tags
+//     (`repo:tag`; they give `XGO_REPO` when they all name one repository, else `XGO_REPO` picks
+//     its own among them), labels and annotations are used where `XGO_TAGS`, `XGO_LABELS` and
+//     `XGO_ANNOTATIONS` are unset, all but `org.opencontainers.image.created`, the time the job
+//     ran: the images keep the commit time, so the same commit gives the same digests. Default:
+//     none.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Image(ctx context.Context) error {
@@ -306,6 +312,12 @@ func Image(ctx context.Context) error {
 //     `env`, with the `packages: write` permission); no message or file shows it. Default: none.
 //   - GITHUB_ACTOR: the user name sent with `GITHUB_TOKEN` (GitHub Actions sets it). Default:
 //     `unset`, as go-containerregistry's GitHub keychain sends.
+//   - DOCKER_METADATA_OUTPUT_JSON: the JSON that docker/metadata-action exports: its tags
+//     (`repo:tag`; they give `XGO_REPO` when they all name one repository, else `XGO_REPO` picks
+//     its own among them), labels and annotations are used where `XGO_TAGS`, `XGO_LABELS` and
+//     `XGO_ANNOTATIONS` are unset, all but `org.opencontainers.image.created`, the time the job
+//     ran: the images keep the commit time, so the same commit gives the same digests. Default:
+//     none.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Load(ctx context.Context) error {
@@ -432,6 +444,12 @@ func Load(ctx context.Context) error {
 //     completed appends a Markdown job summary: the pushed reference, the tags, the upload, and a
 //     table of the platforms with their binary sizes, build times and manifest digests; a failed
 //     run appends nothing. Default: none: no job summary.
+//   - DOCKER_METADATA_OUTPUT_JSON: the JSON that docker/metadata-action exports: its tags
+//     (`repo:tag`; they give `XGO_REPO` when they all name one repository, else `XGO_REPO` picks
+//     its own among them), labels and annotations are used where `XGO_TAGS`, `XGO_LABELS` and
+//     `XGO_ANNOTATIONS` are unset, all but `org.opencontainers.image.created`, the time the job
+//     ran: the images keep the commit time, so the same commit gives the same digests. Default:
+//     none.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Release(ctx context.Context) error {
@@ -503,6 +521,12 @@ func Release(ctx context.Context) error {
 //     completed appends a Markdown job summary: the pushed reference, the tags, the upload, and a
 //     table of the platforms with their binary sizes, build times and manifest digests; a failed
 //     run appends nothing. Default: none: no job summary.
+//   - DOCKER_METADATA_OUTPUT_JSON: the JSON that docker/metadata-action exports: its tags
+//     (`repo:tag`; they give `XGO_REPO` when they all name one repository, else `XGO_REPO` picks
+//     its own among them), labels and annotations are used where `XGO_TAGS`, `XGO_LABELS` and
+//     `XGO_ANNOTATIONS` are unset, all but `org.opencontainers.image.created`, the time the job
+//     ran: the images keep the commit time, so the same commit gives the same digests. Default:
+//     none.
 //
 // More: go doc github.com/xgo-build/xgo-build/magefiles/release, and the README.
 func Merge(ctx context.Context) error {

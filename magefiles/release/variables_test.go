@@ -63,7 +63,7 @@ func checkGenerated(t *testing.T, name string, got, want []byte) {
 }
 
 // variableName matches the names of the release's variables.
-var variableName = regexp.MustCompile(`^(XGO_[A-Z0-9_]+|SOURCE_DATE_EPOCH|CI_REGISTRY(_USER|_PASSWORD)?|GITHUB_TOKEN|GITHUB_ACTOR|GITHUB_OUTPUT|GITHUB_STEP_SUMMARY|DOCKER_HOST)$`)
+var variableName = regexp.MustCompile(`^(XGO_[A-Z0-9_]+|SOURCE_DATE_EPOCH|CI_REGISTRY(_USER|_PASSWORD)?|GITHUB_TOKEN|GITHUB_ACTOR|GITHUB_OUTPUT|GITHUB_STEP_SUMMARY|DOCKER_HOST|DOCKER_METADATA_OUTPUT_JSON)$`)
 
 // TestVariablesTable checks that the table of package vars has a row for every variable the
 // release reads (a string literal passed to a function or method named getenv, Getenv or

@@ -80,6 +80,7 @@ var (
 	pushes     = []string{"release", "merge"}
 	onlyMerges = []string{"merge"}
 	onlyPushes = []string{"release"}
+	metadataOn = []string{"image", "load", "release", "merge"}
 )
 
 // Table lists every variable the release targets read, in the order the README and the
@@ -368,6 +369,16 @@ var Table = []Var{
 			"with their binary sizes, build times and manifest digests; a failed run appends nothing",
 		Default: "none: no job summary",
 		Targets: pushes,
+	},
+	{
+		Name: "DOCKER_METADATA_OUTPUT_JSON",
+		Meaning: "the JSON that docker/metadata-action exports: its tags (`repo:tag`; they give " +
+			"`XGO_REPO` when they all name one repository, else `XGO_REPO` picks its own among " +
+			"them), labels and annotations are used where `XGO_TAGS`, `XGO_LABELS` and " +
+			"`XGO_ANNOTATIONS` are unset, all but `org.opencontainers.image.created`, the time " +
+			"the job ran: the images keep the commit time, so the same commit gives the same digests",
+		Default: "none",
+		Targets: metadataOn,
 	},
 }
 
