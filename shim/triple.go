@@ -7,10 +7,10 @@ import (
 	"strings"
 )
 
-// A triple is the GNU target triple of the C cross compiler for a platform, with the Debian
-// packages that provide the compiler and the target's C library.
+// A triple is the GNU target triple of the C cross compiler for a linux arch (see
+// linuxArches), with the Debian packages that provide the compiler and the target's C
+// library.
 type triple struct {
-	os, arch  string
 	goarm     []string // for arm: the GOARM values (suffixes removed) the triple serves
 	name      string   // the triple: the compiler is <name>-gcc, its C++ twin <name>-g++
 	multiarch string   // Debian's multiarch directory name, when it is not name
@@ -18,37 +18,15 @@ type triple struct {
 	libc      string   // the Debian package of the target's C library and headers
 }
 
-// tripleTable lists the C cross compilers of cgo cross builds, beside the platform table.
-// Debian's gcc-<triple> only recommends libc6-dev-<arch>-cross, so both are named: without
-// the second, nothing links.
-var tripleTable = [...]triple{
-	{os: "linux", arch: "386", name: "i686-linux-gnu", multiarch: "i386-linux-gnu", gcc: "gcc-i686-linux-gnu", libc: "libc6-dev-i386-cross"},
-	{os: "linux", arch: "amd64", name: "x86_64-linux-gnu", gcc: "gcc-x86-64-linux-gnu", libc: "libc6-dev-amd64-cross"},
-	{os: "linux", arch: "arm", goarm: []string{"5", "6"}, name: "arm-linux-gnueabi", gcc: "gcc-arm-linux-gnueabi", libc: "libc6-dev-armel-cross"},
-	{os: "linux", arch: "arm", goarm: []string{"7"}, name: "arm-linux-gnueabihf", gcc: "gcc-arm-linux-gnueabihf", libc: "libc6-dev-armhf-cross"},
-	{os: "linux", arch: "arm64", name: "aarch64-linux-gnu", gcc: "gcc-aarch64-linux-gnu", libc: "libc6-dev-arm64-cross"},
-	{os: "linux", arch: "loong64", name: "loongarch64-linux-gnu"},
-	{os: "linux", arch: "mips", name: "mips-linux-gnu", gcc: "gcc-mips-linux-gnu", libc: "libc6-dev-mips-cross"},
-	{os: "linux", arch: "mips64", name: "mips64-linux-gnuabi64", gcc: "gcc-mips64-linux-gnuabi64", libc: "libc6-dev-mips64-cross"},
-	{os: "linux", arch: "mips64le", name: "mips64el-linux-gnuabi64", gcc: "gcc-mips64el-linux-gnuabi64", libc: "libc6-dev-mips64el-cross"},
-	{os: "linux", arch: "mipsle", name: "mipsel-linux-gnu", gcc: "gcc-mipsel-linux-gnu", libc: "libc6-dev-mipsel-cross"},
-	{os: "linux", arch: "ppc64le", name: "powerpc64le-linux-gnu", gcc: "gcc-powerpc64le-linux-gnu", libc: "libc6-dev-ppc64el-cross"},
-	{os: "linux", arch: "riscv64", name: "riscv64-linux-gnu", gcc: "gcc-riscv64-linux-gnu", libc: "libc6-dev-riscv64-cross"},
-	{os: "linux", arch: "s390x", name: "s390x-linux-gnu", gcc: "gcc-s390x-linux-gnu", libc: "libc6-dev-s390x-cross"},
-}
-
-// noCgo lists the Go ports of the platform table on which Go has no cgo
-// (`go tool dist list -json`, CgoSupported false, among the ports with a triple).
-var noCgo = [...]string{"linux/ppc64"}
-
 // tripleOf returns the cross compiler triple of p, where goarm is the GOARM value of an arm
 // build (a suffix such as ",softfloat" allowed), and whether the table has one.
 func tripleOf(p Platform, goarm string) (triple, bool) {
+	a, ok := linuxArchOf(p)
+	if !ok {
+		return triple{}, false
+	}
 	goarm, _, _ = strings.Cut(goarm, ",")
-	for _, t := range tripleTable {
-		if t.os != p.OS || t.arch != p.Arch {
-			continue
-		}
+	for _, t := range a.cc {
 		if t.goarm == nil || slices.Contains(t.goarm, goarm) {
 			return t, true
 		}
@@ -83,8 +61,8 @@ func HostPlatform() Platform {
 // the order CC, CXX, PKG_CONFIG_LIBDIR, or none when there is nothing to choose: CGO_ENABLED
 // is not "1", p has the host's os and arch (the host's cc is right), or the user set CC (the
 // user owns the toolchain). Otherwise CC is XGO_CC if set (CXX then XGO_CXX if set; nothing
-// is derived), else <triple>-gcc found in PATH for p's triple (tripleTable; GOARM 5 and 6
-// pick armel, 7 armhf), with <triple>-g++ as CXX when it is in PATH and
+// is derived), else <triple>-gcc found in PATH for p's triple (linuxArches; GOARM 5 and 6
+// pick armel, 7 armhf; see linuxArches), with <triple>-g++ as CXX when it is in PATH and
 // PKG_CONFIG_LIBDIR=/usr/lib/<multiarch>/pkgconfig:/usr/share/pkgconfig. CXX and
 // PKG_CONFIG_LIBDIR the user set are kept. No compiler found is an error naming the packages
 // that provide one. getenv reads the user's variables, PATH included.
@@ -97,10 +75,8 @@ func cgoVars(p, host Platform, getenv func(string) string) ([]string, error) {
 	if getenv("CGO_ENABLED") != "1" || (p.OS == host.OS && p.Arch == host.Arch) || getenv("CC") != "" {
 		return nil, nil
 	}
-	for _, name := range noCgo {
-		if p.String() == name {
-			return nil, fmt.Errorf("CGO_ENABLED=1: go has no cgo for %s", p)
-		}
+	if a, ok := linuxArchOf(p); ok && a.noCgo {
+		return nil, fmt.Errorf("CGO_ENABLED=1: go has no cgo for %s", p)
 	}
 	var vars []string
 	add := func(k, v string) {

@@ -42,30 +42,37 @@ func TestTripleOf(t *testing.T) {
 	}
 }
 
-// TestTripleTable checks the table against the platform table: every entry is a Go port
-// with cgo, each triple once, and the package names follow Debian's pattern.
-func TestTripleTable(t *testing.T) {
-	seen := map[string]bool{}
-	for _, tr := range tripleTable {
-		p := Platform{OS: tr.os, Arch: tr.arch}
-		if arches, ok := portArches(tr.os); !ok || !slices.Contains(arches, tr.arch) {
-			t.Errorf("%s (%s) is not a Go port", p, tr.name)
+// TestLinuxArches checks the table against the platform table: every row is a linux Go
+// port, once, without triples where Go has no cgo; each triple is listed once, and the
+// package names follow Debian's pattern.
+func TestLinuxArches(t *testing.T) {
+	arches, _ := portArches("linux")
+	seenArch, seen := map[string]bool{}, map[string]bool{}
+	for _, a := range linuxArches {
+		if !slices.Contains(arches, a.arch) {
+			t.Errorf("linux/%s is not a Go port", a.arch)
 		}
-		if slices.Contains(noCgo[:], p.String()) {
-			t.Errorf("%s has a triple but no cgo", p)
+		if seenArch[a.arch] {
+			t.Errorf("linux/%s listed twice", a.arch)
 		}
-		if seen[tr.name] {
-			t.Errorf("triple %s listed twice", tr.name)
+		seenArch[a.arch] = true
+		if a.noCgo && len(a.cc) > 0 {
+			t.Errorf("linux/%s has a triple but no cgo", a.arch)
 		}
-		seen[tr.name] = true
-		if tr.gcc != "" && tr.gcc != "gcc-"+strings.ReplaceAll(tr.name, "_", "-") {
-			t.Errorf("%s: package %s, want gcc-<triple>", tr.name, tr.gcc)
-		}
-		if (tr.gcc == "") != (tr.libc == "") {
-			t.Errorf("%s: gcc package %q but libc package %q", tr.name, tr.gcc, tr.libc)
+		for _, tr := range a.cc {
+			if seen[tr.name] {
+				t.Errorf("triple %s listed twice", tr.name)
+			}
+			seen[tr.name] = true
+			if tr.gcc != "" && tr.gcc != "gcc-"+strings.ReplaceAll(tr.name, "_", "-") {
+				t.Errorf("%s: package %s, want gcc-<triple>", tr.name, tr.gcc)
+			}
+			if (tr.gcc == "") != (tr.libc == "") {
+				t.Errorf("%s: gcc package %q but libc package %q", tr.name, tr.gcc, tr.libc)
+			}
 		}
 	}
-	if got := tripleTable[0].pkgConfigLibdir(); got != "/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig" {
+	if got := linuxArches[0].cc[0].pkgConfigLibdir(); got != "/usr/lib/i386-linux-gnu/pkgconfig:/usr/share/pkgconfig" {
 		t.Errorf("i686 PKG_CONFIG_LIBDIR = %s, want Debian's i386 multiarch directory", got)
 	}
 }
@@ -225,15 +232,17 @@ func TestREADMETriples(t *testing.T) {
 		t.Fatal("README.md: no cgo cross builds section")
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
-	for _, tr := range tripleTable {
-		if !strings.Contains(section, "| "+tr.os+"/"+tr.arch) && !strings.Contains(section, ", "+tr.arch+" |") {
-			t.Errorf("README cgo table lacks %s/%s", tr.os, tr.arch)
-		}
-		if !strings.Contains(section, tr.name) {
-			t.Errorf("README cgo table lacks the triple %s", tr.name)
-		}
-		if pkgs := tr.packages(); pkgs != "" && !strings.Contains(section, pkgs) {
-			t.Errorf("README cgo table lacks %q for %s", pkgs, tr.name)
+	for _, a := range linuxArches {
+		for _, tr := range a.cc {
+			if !strings.Contains(section, "| linux/"+a.arch) && !strings.Contains(section, ", "+a.arch+" |") {
+				t.Errorf("README cgo table lacks linux/%s", a.arch)
+			}
+			if !strings.Contains(section, tr.name) {
+				t.Errorf("README cgo table lacks the triple %s", tr.name)
+			}
+			if pkgs := tr.packages(); pkgs != "" && !strings.Contains(section, pkgs) {
+				t.Errorf("README cgo table lacks %q for %s", pkgs, tr.name)
+			}
 		}
 	}
 }
