@@ -48,7 +48,11 @@ func merge(ctx context.Context, e runEnv) error {
 		return err
 	}
 	e.getenv = getenv
-	return stoppedError(ctx, "merge", mergeRecords(ctx, e, time.Now()))
+	err = stoppedError(ctx, "merge", mergeRecords(ctx, e, time.Now()))
+	if cause := stopCause(ctx); err == nil && cause != nil {
+		fmt.Fprintf(e.out, "%s after the merge had done its work: it is complete\n", cause)
+	}
+	return err
 }
 
 // mergePlan is what the records say, checked: the platforms in the order of the index.
@@ -77,6 +81,10 @@ func mergeRecords(ctx context.Context, e runEnv, start time.Time) error {
 		return err
 	}
 	defer unlock()
+	done, err := markIncomplete(cfg.Dist, "merge", start)
+	if err != nil {
+		return err
+	}
 	opts := registry.Options(ctx, cfg.Jobs, cfg.Insecure, cfg.Retry, cfg.keychain)
 	images, err := remoteImages(ctx, cfg, plan, opts)
 	if err != nil {
@@ -96,7 +104,7 @@ func mergeRecords(ctx context.Context, e runEnv, start time.Time) error {
 	}
 	fmt.Fprintf(e.out, "pushing the index %s of %d platforms to %s\n", digest, len(images), cfg.repo.Name())
 	res, err := registry.PushIndex(ctx, cfg.repo, idx, tags, opts)
-	if err != nil {
+	if res, err = settleTags(ctx, cfg, tags, res, err); err != nil {
 		return err
 	}
 	rows := make([]platformReport, len(plan.platforms))
@@ -129,6 +137,9 @@ func mergeRecords(ctx context.Context, e runEnv, start time.Time) error {
 		fmt.Fprintf(e.out, "merged %-22s %s from %s\n", p.Platform, shortDigest(p.Digest), plan.files[i])
 	}
 	fmt.Fprintf(e.out, "tags: %s\n", strings.Join(res.Tags, ", "))
+	if err := done(); err != nil {
+		return err
+	}
 	r := &release{env: e}
 	return r.releaseResult(rep)
 }

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -303,17 +302,7 @@ func (r *release) push(ctx context.Context) error {
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
 	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.Repo, cfg.repo, mounts), cfg.Tags, r.opts)
-	var tagErr *registry.TagError
-	if err != nil && errors.As(err, &tagErr) && stopCause(ctx) != nil {
-		// Stopped while tagging: the tag being pushed may have gone through, its answer
-		// lost. With every tag in place the release is complete; else say what is there.
-		res.Tags = r.tagsAfterStop(ctx, tagErr, res.Digest)
-		if len(res.Tags) < len(cfg.Tags) {
-			return &partialTagsError{ref: tagErr.Index.String(), pushed: res.Tags, notPushed: cfg.Tags[len(res.Tags):], err: err}
-		}
-		err = nil
-	}
-	if err != nil {
+	if res, err = settleTags(ctx, cfg, cfg.Tags, res, err); err != nil {
 		return err
 	}
 	rep := releaseReport{
@@ -346,45 +335,6 @@ func (r *release) push(ctx context.Context) error {
 	fmt.Fprintf(e.out, "uploaded %d blobs (%s), skipped %d the registry had (%s); tags: %s\n",
 		res.BlobsUploaded, formatSize(res.BytesUploaded), res.BlobsSkipped, formatSize(res.BytesSkipped), strings.Join(res.Tags, ", "))
 	return r.releaseResult(rep)
-}
-
-// tagCheckTimeout bounds the question, after a stop, whether the tag being pushed went
-// through: mage waits 5 s for a target it cancelled on SIGINT.
-const tagCheckTimeout = 3 * time.Second
-
-// tagsAfterStop returns the tags that point at the index digest after a push that a stop cut
-// short while it tagged (tagErr): those pushed before, and the one being pushed when the
-// registry has it, asked once with a context of its own (the run's is cancelled) for at most
-// tagCheckTimeout.
-func (r *release) tagsAfterStop(ctx context.Context, tagErr *registry.TagError, digest v1.Hash) []string {
-	pushed := slices.Clone(tagErr.Pushed)
-	check, cancel := context.WithTimeout(context.WithoutCancel(ctx), tagCheckTimeout)
-	defer cancel()
-	opts := registry.Options(check, 1, r.cfg.Insecure, registry.RetryPolicy{}, r.cfg.keychain)
-	if ok, err := registry.TaggedAt(check, r.cfg.repo.Tag(tagErr.Tag), digest, opts); err == nil && ok {
-		pushed = append(pushed, tagErr.Tag)
-	}
-	return pushed
-}
-
-// partialTagsError is a push stopped while it tagged the index: the index is in the registry,
-// the tags pushed point at it, the others do not.
-type partialTagsError struct {
-	ref               string // repository@digest
-	pushed, notPushed []string
-	err               error
-}
-
-func (e *partialTagsError) Error() string { return e.err.Error() + "; " + e.state() }
-
-func (e *partialTagsError) Unwrap() error { return e.err }
-
-// state says what the push left in the registry.
-func (e *partialTagsError) state() string {
-	if len(e.pushed) == 0 {
-		return fmt.Sprintf("%s was pushed, but none of its tags (%s)", e.ref, strings.Join(e.notPushed, ", "))
-	}
-	return fmt.Sprintf("%s was pushed and tagged %s, but not %s", e.ref, strings.Join(e.pushed, ", "), strings.Join(e.notPushed, ", "))
 }
 
 // baseLayers returns the digests of the layers of the targets' base images.

@@ -130,90 +130,119 @@ func TestRunStoppedReadingBase(t *testing.T) {
 	}
 }
 
-// TestRunStoppedWhileTagging stops a release while it pushes its tags a, b and c, through a
-// proxy in front of a real registry: when the last tag is in the registry but its answer is
-// lost to the signal, the release is complete; when the signal comes before b reaches the
-// registry, the run is stopped and says which tags were pushed.
+// TestRunStoppedWhileTagging stops a release, and a merge, while it pushes its tags a, b and
+// c, through a proxy in front of a real registry: when the last tag is in the registry but
+// its answer is lost to the signal, the run is complete; when the signal comes before b
+// reaches the registry, the run is stopped, says which tags were pushed, writes no
+// release.json and leaves dist/ marked incomplete.
 func TestRunStoppedWhileTagging(t *testing.T) {
 	reg := registrytest.Start(t)
 	target, err := url.Parse(reg.URL())
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, tt := range []struct {
-		name      string
-		tag       string // the push of this tag meets the signal
-		forwarded bool   // the registry gets it first
-	}{
-		{"last tag pushed", "c", true},
-		{"second tag not pushed", "b", false},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			ctx, cancel := context.WithCancelCause(t.Context())
-			defer cancel(nil)
-			proxy := httputil.NewSingleHostReverseProxy(target)
-			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-				if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/manifests/"+tt.tag) {
-					proxy.ServeHTTP(w, r)
+	for _, last := range []string{"release", "merge"} {
+		for _, tt := range []struct {
+			name      string
+			tag       string // the push of this tag meets the signal
+			forwarded bool   // the registry gets it first
+		}{
+			{"last tag pushed", "c", true},
+			{"second tag not pushed", "b", false},
+		} {
+			t.Run(last+"/"+tt.name, func(t *testing.T) {
+				ctx, cancel := context.WithCancelCause(t.Context())
+				defer cancel(nil)
+				srv := tagStopProxy(t, target, tt.tag, tt.forwarded, func() { cancel(&signalError{syscall.SIGTERM}) })
+				path := "/tagstop/" + last + "/" + strings.ReplaceAll(tt.name, " ", "-")
+				repo := strings.TrimPrefix(srv.URL, "http://") + path
+				dir := writeModule(t, map[string]string{"main.go": mainGo})
+				var out syncBuffer
+				vars := map[string]string{"XGO_REPO": repo, "XGO_TAGS": "a,b,c"}
+				if last == "merge" {
+					// One by-digest job first, whose record the merge reads: it pushes no tag.
+					jobDist := t.TempDir()
+					job := lockRunEnv(dir, &out, map[string]string{"XGO_REPO": repo, "XGO_PUSH_BY_DIGEST": "true", "XGO_DIST": jobDist})
+					if err := run(t.Context(), job, stageRelease); err != nil {
+						t.Fatalf("by-digest release: %v\n%s", err, out.String())
+					}
+					vars["XGO_MERGE"] = jobDist
+				}
+				env := lockRunEnv(dir, &out, vars)
+				if last == "merge" {
+					err = merge(ctx, env)
+				} else {
+					err = run(ctx, env, stageRelease)
+				}
+				report := filepath.Join(dir, "dist", "release.json")
+				marker := filepath.Join(dir, "dist", incompleteMarker)
+				if tt.forwarded {
+					if err != nil {
+						t.Fatalf("%s: %v, want success: every tag was pushed\n%s", last, err, out.String())
+					}
+					if rep := readReport(t, dir); !slices.Equal(rep.Tags, []string{"a", "b", "c"}) {
+						t.Errorf("release.json tags %q, want a, b, c", rep.Tags)
+					}
+					if want := "terminated signal received after the " + last + " had done its work: it is complete\n"; !strings.Contains(out.String(), want) {
+						t.Errorf("output lacks %q:\n%s", want, out.String())
+					}
+					if _, err := os.Stat(marker); !errors.Is(err, fs.ErrNotExist) {
+						t.Errorf("dist/%s after a complete %s (stat: %v)", incompleteMarker, last, err)
+					}
 					return
 				}
-				if tt.forwarded {
-					rec := httptest.NewRecorder()
-					proxy.ServeHTTP(rec, r)
-					if rec.Code != http.StatusCreated {
-						t.Errorf("PUT %s: %d %s", r.URL.Path, rec.Code, rec.Body)
-					}
+				ref, rerr := name.ParseReference(reg.Host()+path+":a", name.Insecure)
+				if rerr != nil {
+					t.Fatal(rerr)
 				}
-				// Read the body: the server sees the client go only once it has.
-				io.Copy(io.Discard, r.Body)
-				cancel(&signalError{syscall.SIGTERM})
-				select { // the answer is lost
-				case <-r.Context().Done():
-				case <-time.After(30 * time.Second):
-					t.Errorf("the client kept the PUT of %s open 30s after the signal", tt.tag)
+				desc, rerr := remote.Head(ref)
+				if rerr != nil {
+					t.Fatalf("tag a is not in the registry: %v", rerr)
 				}
-			}))
-			defer srv.Close()
-			repo := strings.TrimPrefix(srv.URL, "http://") + "/tagstop/" + strings.ReplaceAll(tt.name, " ", "-")
-			dir := writeModule(t, map[string]string{"main.go": mainGo})
-			var out syncBuffer
-			env := lockRunEnv(dir, &out, map[string]string{"XGO_REPO": repo, "XGO_TAGS": "a,b,c"})
-			err := run(ctx, env, stageRelease)
-			report := filepath.Join(dir, "dist", "release.json")
-			if tt.forwarded {
-				if err != nil {
-					t.Fatalf("run: %v, want success: every tag was pushed\n%s", err, out.String())
+				want := fmt.Sprintf("%s stopped: terminated signal received; %s@%s was pushed and tagged a, but not b, c", last, repo, desc.Digest)
+				if err == nil || err.Error() != want {
+					t.Fatalf("%s: %v\nwant %s\n%s", last, err, want, out.String())
 				}
-				if rep := readReport(t, dir); !slices.Equal(rep.Tags, []string{"a", "b", "c"}) {
-					t.Errorf("release.json tags %q, want a, b, c", rep.Tags)
+				var sig *signalError
+				if !errors.As(err, &sig) {
+					t.Errorf("%s: %v does not wrap the signal", last, err)
 				}
-				if want := "terminated signal received after the release had done its work: it is complete\n"; !strings.Contains(out.String(), want) {
-					t.Errorf("output lacks %q:\n%s", want, out.String())
+				if _, err := os.Stat(report); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("release.json written by a stopped %s (stat: %v)", last, err)
 				}
-				if _, err := os.Stat(filepath.Join(dir, "dist", incompleteMarker)); !errors.Is(err, fs.ErrNotExist) {
-					t.Errorf("dist/%s after a complete release (stat: %v)", incompleteMarker, err)
+				if _, err := os.Stat(marker); err != nil {
+					t.Errorf("dist/%s missing after a stopped %s: %v", incompleteMarker, last, err)
 				}
-				return
-			}
-			ref, rerr := name.ParseReference(reg.Host()+"/tagstop/second-tag-not-pushed:a", name.Insecure)
-			if rerr != nil {
-				t.Fatal(rerr)
-			}
-			desc, rerr := remote.Head(ref)
-			if rerr != nil {
-				t.Fatalf("tag a is not in the registry: %v", rerr)
-			}
-			want := fmt.Sprintf("release stopped: terminated signal received; %s@%s was pushed and tagged a, but not b, c", repo, desc.Digest)
-			if err == nil || err.Error() != want {
-				t.Fatalf("run: %v\nwant %s\n%s", err, want, out.String())
-			}
-			var sig *signalError
-			if !errors.As(err, &sig) {
-				t.Errorf("run: %v does not wrap the signal", err)
-			}
-			if _, err := os.Stat(report); !errors.Is(err, fs.ErrNotExist) {
-				t.Errorf("release.json written by a stopped release (stat: %v)", err)
-			}
-		})
+			})
+		}
 	}
+}
+
+// tagStopProxy serves the registry at target, but a PUT of the manifest tag calls stop once
+// the body is read, and its answer is lost: the registry gets the PUT first when forwarded.
+func tagStopProxy(t *testing.T, target *url.URL, tag string, forwarded bool, stop func()) *httptest.Server {
+	proxy := httputil.NewSingleHostReverseProxy(target)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodPut || !strings.HasSuffix(r.URL.Path, "/manifests/"+tag) {
+			proxy.ServeHTTP(w, r)
+			return
+		}
+		if forwarded {
+			rec := httptest.NewRecorder()
+			proxy.ServeHTTP(rec, r)
+			if rec.Code != http.StatusCreated {
+				t.Errorf("PUT %s: %d %s", r.URL.Path, rec.Code, rec.Body)
+			}
+		}
+		// Read the body: the server sees the client go only once it has.
+		io.Copy(io.Discard, r.Body)
+		stop()
+		select { // the answer is lost
+		case <-r.Context().Done():
+		case <-time.After(30 * time.Second):
+			t.Errorf("the client kept the PUT of %s open 30s after the signal", tag)
+		}
+	}))
+	t.Cleanup(srv.Close)
+	return srv
 }
