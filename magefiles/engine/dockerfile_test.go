@@ -27,8 +27,10 @@ var platforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/ri
 const hostWarning = "xgo-build: warning: no target platform (TARGETPLATFORM, TARGETOS/TARGETARCH unset): building for the host; " +
 	"declare ARG TARGETPLATFORM in the Dockerfile stage or pass --xgo-platform"
 
-// TestDockerfiles builds Dockerfiles with one engine, whose BuildKit cache the builds share.
-func TestDockerfiles(t *testing.T) {
+// TestEngine runs this repository's products in one engine, whose BuildKit cache the builds
+// share: Dockerfiles built with xgo-build, and the images of the release targets, pulled from
+// the registry and loaded, run.
+func TestEngine(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
 		t.Fatal(err)
@@ -44,6 +46,9 @@ func TestDockerfiles(t *testing.T) {
 	// These take xgo-build from the image Repository pushed.
 	t.Run("XgoBuildImage", func(t *testing.T) { needImage(t, pushed); testXgoBuildImage(t, e, root, xgoImage) })
 	t.Run("GoWrapper", func(t *testing.T) { needImage(t, pushed); testGoWrapper(t, e, root, xgoImage) })
+	t.Run("Release", func(t *testing.T) { testRelease(t, e, root) })
+	t.Run("CgoRelease", func(t *testing.T) { testCgoRelease(t, e, root) })
+	t.Run("CgoDockerfile", func(t *testing.T) { testCgoDockerfile(t, e, root) })
 }
 
 // needImage skips a test that builds on the xgo-build image when the Repository test, which
@@ -64,7 +69,7 @@ func testRepository(t *testing.T, e *enginetest.Engine, root, ref string) {
 		"--push", "-t", ref, root)
 	t.Logf("built %s and pushed it in %.1fs", strings.Join(platforms, ","), time.Since(start).Seconds())
 
-	images := pushedImages(t, ref)
+	images := pushedImages(t, ref, platforms)
 	version := regexp.MustCompile(`^xgo-build \S+\n$`)
 	for _, p := range platforms {
 		start := time.Now()
@@ -83,8 +88,8 @@ func testRepository(t *testing.T, e *enginetest.Engine, root, ref string) {
 
 // pushedImages reads the image index at ref in the engine's registry, checks it, and returns
 // its images by platform as repo@digest references; it fails t unless they are one for each
-// of platforms.
-func pushedImages(t *testing.T, ref string) map[string]string {
+// of want.
+func pushedImages(t *testing.T, ref string, want []string) map[string]string {
 	t.Helper()
 	repo := ref[:strings.LastIndex(ref, ":")]
 	r, err := name.ParseReference(ref, name.Insecure)
@@ -112,8 +117,8 @@ func pushedImages(t *testing.T, ref string) map[string]string {
 		}
 		images[m.Platform.String()] = repo + "@" + m.Digest.String()
 	}
-	if got := slices.Sorted(maps.Keys(images)); !slices.Equal(got, slices.Sorted(slices.Values(platforms))) {
-		t.Fatalf("the index's images are for %v, want %v", got, platforms)
+	if got := slices.Sorted(maps.Keys(images)); !slices.Equal(got, slices.Sorted(slices.Values(want))) {
+		t.Fatalf("the index's images are for %v, want %v", got, want)
 	}
 	return images
 }

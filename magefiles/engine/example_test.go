@@ -130,7 +130,7 @@ func testExample(t *testing.T, e *enginetest.Engine, root string) {
 		}
 	}
 
-	images := pushedImages(t, repo+":test")
+	images := pushedImages(t, repo+":test", platforms)
 	for _, p := range platforms {
 		start := time.Now()
 		e.Pull(t, images[p])

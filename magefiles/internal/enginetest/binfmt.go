@@ -86,3 +86,16 @@ func handler(name string) (enabled bool, flags string, err error) {
 	}
 	return lines[0] == "enabled", flags, nil
 }
+
+// Runs reports whether images of the platform p ("os/arch[/variant]") run in the engine:
+// linux images of the build machine's architecture, and of every architecture of
+// qemuGoarches, whose QEMU handlers Start enables. linux/386 is not counted, even on amd64:
+// Debian's qemu-i386 crashes on Go binaries, and an amd64 kernel runs them natively only
+// when it was built with IA32 emulation, which only running one tells.
+func Runs(p string) bool {
+	parts := strings.Split(p, "/")
+	if len(parts) < 2 || parts[0] != "linux" {
+		return false
+	}
+	return parts[1] == runtime.GOARCH || slices.Contains(qemuGoarches, parts[1])
+}

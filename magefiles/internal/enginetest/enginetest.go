@@ -7,7 +7,10 @@
 //     to a registrytest registry on 127.0.0.1 (nothing can be pulled from outside);
 //   - the stand-in base images the Dockerfiles name, pushed to that registry under their
 //     docker.io names: golang:1.26-alpine is the running Go toolchain with busybox and CA
-//     certificates, built here with go-containerregistry (uncompressed layers);
+//     certificates, built here with go-containerregistry (uncompressed layers); and, pushed on
+//     demand by the tests of cgo in Dockerfiles, golang:1.26 and debian:bookworm-slim made of
+//     the Debian packages of this machine, with an image of the packages a Dockerfile
+//     installs (debian.go);
 //   - a DOCKER_CONFIG of its own that holds buildx as a CLI plugin and the builder, so the
 //     user's docker configuration is untouched;
 //   - binfmt_misc: mounted where it is not, and qemu-user-static's handlers enabled with

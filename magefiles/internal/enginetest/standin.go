@@ -124,7 +124,16 @@ func golangImage(files standInFiles, dir string) (v1.Image, error) {
 	if err != nil {
 		return nil, err
 	}
-	goroot, err := writeLayer(filepath.Join(dir, "goroot.tar"), func(tw *tar.Writer) error {
+	goroot, err := gorootLayer(files, dir)
+	if err != nil {
+		return nil, err
+	}
+	return golangConfig(files, base, goroot)
+}
+
+// gorootLayer writes the layer of the Go toolchain at /usr/local/go into dir.
+func gorootLayer(files standInFiles, dir string) (v1.Layer, error) {
+	return writeLayer(filepath.Join(dir, "goroot.tar"), func(tw *tar.Writer) error {
 		for _, d := range []string{"usr/", "usr/local/"} {
 			if err := tw.WriteHeader(&tar.Header{Typeflag: tar.TypeDir, Name: d, Mode: 0o755}); err != nil {
 				return err
@@ -132,10 +141,12 @@ func golangImage(files standInFiles, dir string) (v1.Image, error) {
 		}
 		return addTree(tw, files.goroot, "usr/local/go")
 	})
-	if err != nil {
-		return nil, err
-	}
-	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), base, goroot)
+}
+
+// golangConfig returns the image of layers, for the build platform, with the official golang
+// images' environment.
+func golangConfig(files standInFiles, layers ...v1.Layer) (v1.Image, error) {
+	img, err := mutate.AppendLayers(mutate.MediaType(empty.Image, types.OCIManifestSchema1), layers...)
 	if err != nil {
 		return nil, err
 	}
