@@ -176,6 +176,8 @@ func TestCgoCrossRun(t *testing.T) {
 		{"linux/arm64", "aarch64-linux-gnu", "/usr/aarch64-linux-gnu", "qemu-aarch64-static"},
 		{"linux/arm/v7", "arm-linux-gnueabihf", "/usr/arm-linux-gnueabihf", "qemu-arm-static"},
 		{"linux/riscv64", "riscv64-linux-gnu", "/usr/riscv64-linux-gnu", "qemu-riscv64-static"},
+		{"linux/ppc64le", "powerpc64le-linux-gnu", "/usr/powerpc64le-linux-gnu", "qemu-ppc64le-static"},
+		{"linux/s390x", "s390x-linux-gnu", "/usr/s390x-linux-gnu", "qemu-s390x-static"},
 	} {
 		t.Run(strings.ReplaceAll(tt.platform, "/", "_"), func(t *testing.T) {
 			p := mustParse(t, tt.platform)

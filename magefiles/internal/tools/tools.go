@@ -56,13 +56,15 @@ var modules embed.FS
 // g++-<triple> depends on gcc-<triple> and, through libstdc++, on libc6-dev-<arch>-cross,
 // which gcc-<triple> only recommends and Debian installs without recommends.
 var DebianPackages = map[string]string{
-	"qemu-aarch64-static":     "qemu-user-static",
-	"update-binfmts":          "binfmt-support",
-	"busybox":                 "busybox-static",
-	"skopeo":                  "skopeo",
-	"aarch64-linux-gnu-g++":   "g++-aarch64-linux-gnu",
-	"arm-linux-gnueabihf-g++": "g++-arm-linux-gnueabihf",
-	"riscv64-linux-gnu-g++":   "g++-riscv64-linux-gnu",
+	"qemu-aarch64-static":       "qemu-user-static",
+	"update-binfmts":            "binfmt-support",
+	"busybox":                   "busybox-static",
+	"skopeo":                    "skopeo",
+	"aarch64-linux-gnu-g++":     "g++-aarch64-linux-gnu",
+	"arm-linux-gnueabihf-g++":   "g++-arm-linux-gnueabihf",
+	"riscv64-linux-gnu-g++":     "g++-riscv64-linux-gnu",
+	"powerpc64le-linux-gnu-g++": "g++-powerpc64le-linux-gnu",
+	"s390x-linux-gnu-g++":       "g++-s390x-linux-gnu",
 }
 
 // CacheDir returns the directory pinned tools are installed under: $XGO_TOOLS_DIR, else
