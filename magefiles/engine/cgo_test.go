@@ -24,12 +24,14 @@ var cgoTargets = map[string]struct{ gcc, pkg, machine string }{
 	"linux/arm64":   {"aarch64-linux-gnu-gcc", "g++-aarch64-linux-gnu", "aarch64"},
 	"linux/arm/v7":  {"arm-linux-gnueabihf-gcc", "g++-arm-linux-gnueabihf", "armv7 hard-float"},
 	"linux/riscv64": {"riscv64-linux-gnu-gcc", "g++-riscv64-linux-gnu", "riscv64"},
+	"linux/ppc64le": {"powerpc64le-linux-gnu-gcc", "g++-powerpc64le-linux-gnu", "ppc64le"},
+	"linux/s390x":   {"s390x-linux-gnu-gcc", "g++-s390x-linux-gnu", "s390x"},
 }
 
 // cgoReleasePlatforms are the platforms of the cgo release: those with a Debian C cross
 // compiler that `go tool mage test` installs (magefiles/internal/tools), and the build
 // machine's.
-var cgoReleasePlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64"}
+var cgoReleasePlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64", "linux/ppc64le", "linux/s390x"}
 
 // cgoStaticFlags is the README's XGO_FLAGS of a statically linked cgo release.
 const cgoStaticFlags = "-ldflags=-extldflags=-static"
