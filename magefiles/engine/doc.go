@@ -16,7 +16,7 @@
 //     `docker pull --platform` and run (linux/386 natively where the kernel has IA32
 //     emulation, else its binary verified), and `mage load` of each platform, run the same;
 //   - a cgo program released with CGO_ENABLED=1 and -extldflags=-static on scratch for
-//     linux/amd64, linux/arm64, linux/arm/v7 and linux/riscv64, each image pulled and run:
+//     linux/amd64, arm64, arm/v7, riscv64, ppc64le and s390x, each image pulled and run:
 //     the C function answers, and says what its cross compiler built for;
 //   - the README's cgo example Dockerfile, its build stage on Debian stand-ins made of this
 //     machine's packages (the apt-get line replaced by the files of the packages it names),
