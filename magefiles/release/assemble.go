@@ -10,8 +10,8 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-// assembler makes the platform images from the binaries as they are built, up to cfg.Jobs
-// at a time, in the background.
+// assembler makes the platform images from the binaries as they are built, with their
+// attestations (see attestations.go), up to cfg.Jobs at a time, in the background.
 type assembler struct {
 	cfg     config
 	cache   store.Cache    // dir "" when there is none
@@ -55,7 +55,11 @@ func (a *assembler) add(r buildResult) {
 		if err != nil {
 			return err
 		}
-		a.images[i] = oci.PlatformImage{Platform: r.Platform, Image: img}
+		refs, err := attestations(a.cfg, a.list[i], r, img)
+		if err != nil {
+			return err
+		}
+		a.images[i] = oci.PlatformImage{Platform: r.Platform, Image: img, Referrers: refs}
 		return nil
 	})
 }

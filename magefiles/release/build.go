@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -46,6 +47,9 @@ type buildResult struct {
 	// Before is the binary as it was before go build ran (nil if there was none): go leaves
 	// an up-to-date binary in place and only renews its time.
 	Before os.FileInfo
+	// Flags are the go build flags, -trimpath and XGO_FLAGS (not -o), and Env the variables
+	// of the build's environment that shape the binary (see shapingEnv): the provenance's.
+	Flags, Env []string
 }
 
 // buildJob is one planned go build.
@@ -93,8 +97,8 @@ func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, do
 			if gctx.Err() != nil {
 				return gctx.Err()
 			}
-			args := append([]string{"build", "-trimpath"}, spec.Flags...)
-			args = append(args, "-o", job.out, spec.Main)
+			flags := append([]string{"-trimpath"}, spec.Flags...)
+			args := append(append([]string{"build"}, flags...), "-o", job.out, spec.Main)
 			if spec.Verbose != nil {
 				mu.Lock()
 				fmt.Fprintf(spec.Verbose, "%s go %s\n", quoteWords(job.vars), quoteWords(args))
@@ -107,6 +111,7 @@ func buildAll(ctx context.Context, spec buildSpec, platforms []shim.Platform, do
 				}
 				return err
 			}
+			r.Flags = flags
 			results[i] = r
 			if done != nil {
 				mu.Lock()
@@ -162,7 +167,39 @@ func buildOne(ctx context.Context, spec buildSpec, job buildJob, args []string) 
 		return buildResult{}, fmt.Errorf("building %s: %w", job.platform, err)
 	}
 	cpu := cmd.ProcessState.UserTime() + cmd.ProcessState.SystemTime()
-	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu, Before: before}, nil
+	return buildResult{Platform: job.platform, Path: job.out, Size: fi.Size(), Duration: elapsed, CPU: cpu, Before: before,
+		Env: shapingEnv(cmd.Env, job.vars)}, nil
+}
+
+// shapedBy are the variables of a go build's environment, besides the shim's (GOOS, GOARCH,
+// the variant variable, CGO_ENABLED and the C toolchain of a cgo cross build), that change
+// what it builds. Paths (GOPATH, GOCACHE, ...), proxies and credentials are not among them.
+var shapedBy = []string{"GOFLAGS", "GOEXPERIMENT", "GOTOOLCHAIN", "GOFIPS140", "GOWASM",
+	"CGO_CFLAGS", "CGO_CPPFLAGS", "CGO_CXXFLAGS", "CGO_FFLAGS", "CGO_LDFLAGS"}
+
+// shapingEnv returns the variables of env (a build's whole environment) that shape the
+// binary, as KEY=value sorted by key: those the shim set (vars) and those of shapedBy that are
+// set.
+func shapingEnv(env, vars []string) []string {
+	keep := map[string]bool{}
+	for _, kv := range vars {
+		k, _, _ := strings.Cut(kv, "=")
+		keep[k] = true
+	}
+	for _, k := range shapedBy {
+		keep[k] = true
+	}
+	var out []string
+	seen := map[string]bool{}
+	for _, kv := range env {
+		k, _, _ := strings.Cut(kv, "=")
+		if keep[k] && !seen[k] {
+			seen[k] = true
+			out = append(out, kv)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // checkLinking refuses a dynamically linked cgo binary for a built-in base (scratch, static):

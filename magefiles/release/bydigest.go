@@ -14,9 +14,11 @@ import (
 
 // pushByDigest is the push of a release with XGO_PUSH_BY_DIGEST=true, one job of several that
 // merge completes: it pushes the platform manifests of the image layout to the configured
-// repository by digest, with the blobs the registry lacks, and no index and no tag; then it
-// writes the digest record (see record.go), in GitHub Actions the step output record (its
-// path), prints the summary, and writes the record's path as the run's result.
+// repository by digest, with the blobs the registry lacks, then their attestations, and no
+// index and no tag (but those of the referrers tag scheme, on a registry without the
+// referrers API); then it writes the digest record (see record.go), in GitHub Actions the
+// step output record (its path), prints the summary, and writes the record's path as the
+// run's result.
 func (r *release) pushByDigest(ctx context.Context) error {
 	cfg, e := r.cfg, r.env
 	mounts, err := baseLayers(r.targets)
@@ -34,6 +36,14 @@ func (r *release) pushByDigest(ctx context.Context) error {
 	m, err := onDisk.IndexManifest()
 	if err != nil {
 		return fmt.Errorf("reading the index of %s: %w", r.layout, err)
+	}
+	referrers, err := oci.OpenReferrers(r.layout)
+	if err != nil {
+		return err
+	}
+	attached, err := referrersBySubject(referrers)
+	if err != nil {
+		return fmt.Errorf("reading the referrers of %s: %w", r.layout, err)
 	}
 	if len(m.Manifests) != len(r.targets) {
 		return fmt.Errorf("%s: the index lists %d manifests, the release built %d", r.layout, len(m.Manifests), len(r.targets))
@@ -64,13 +74,13 @@ func (r *release) pushByDigest(ctx context.Context) error {
 		}
 		rec.Platforms = append(rec.Platforms, pushedManifest{
 			Platform: t.Platform.String(), Digest: d.Digest.String(), Size: d.Size, MediaType: string(d.MediaType),
-			Annotations: im.Annotations, Build: r.rows[i],
+			Annotations: im.Annotations, Build: r.rows[i], Referrers: attached[d.Digest],
 		})
 	}
 	fmt.Fprintf(e.out, "pushing %d manifests by digest to %s: no index, no tag\n", len(m.Manifests), cfg.repo.Name())
-	res, err := registry.PushManifests(ctx, cfg.repo, registry.Mountable(onDisk, r.base.Repo, cfg.repo, mounts), r.opts)
+	res, err := registry.PushManifests(ctx, cfg.repo, registry.Mountable(onDisk, r.base.Repo, cfg.repo, mounts), r.opts, referrers...)
 	if err != nil {
-		return err
+		return withAttestationAdvice(err)
 	}
 	if err := writeRecord(path, rec); err != nil {
 		return err

@@ -53,6 +53,9 @@ type config struct {
 	// DistUnignored is set when Dist lies in the git work tree and git does not ignore it:
 	// go then stamps the binaries of a second run as built from a modified tree.
 	DistUnignored bool
+	// SBOM and Provenance attach an SPDX SBOM and a SLSA provenance to each platform image,
+	// as OCI referrers (XGO_SBOM, XGO_PROVENANCE: on unless set to off).
+	SBOM, Provenance bool
 }
 
 // readEnv reads the XGO_* variables and SOURCE_DATE_EPOCH through getenv, without running
@@ -86,6 +89,23 @@ func readEnv(dir string, getenv func(string) string) (config, []error) {
 			bad("XGO_WAIT", v, errors.New("must be true or false"))
 		}
 		c.Wait = b
+	}
+
+	c.SBOM, c.Provenance = true, true
+	if v := getenv("XGO_SBOM"); v != "" {
+		b, err := parseSwitch(v)
+		if err != nil {
+			bad("XGO_SBOM", v, err)
+		}
+		c.SBOM = b
+	}
+
+	if v := getenv("XGO_PROVENANCE"); v != "" {
+		b, err := parseSwitch(v)
+		if err != nil {
+			bad("XGO_PROVENANCE", v, err)
+		}
+		c.Provenance = b
 	}
 
 	pl, err := parsePlatformList(getenv("XGO_PLATFORMS"))

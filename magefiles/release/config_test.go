@@ -87,7 +87,8 @@ func TestLoadConfigDefaults(t *testing.T) {
 	if got := c.Platforms.String(); got != strings.Join(defaultPlatforms, ",") {
 		t.Errorf("Platforms = %s, want the default eight", got)
 	}
-	if c.Base != "scratch" || c.Repo != "" || c.Jobs != runtime.NumCPU() || c.Dist != filepath.Join(dir, "dist") || c.Insecure || c.Wait || len(c.Flags) != 0 {
+	if c.Base != "scratch" || c.Repo != "" || c.Jobs != runtime.NumCPU() || c.Dist != filepath.Join(dir, "dist") || c.Insecure || c.Wait || len(c.Flags) != 0 ||
+		!c.SBOM || !c.Provenance {
 		t.Errorf("config = %+v, want defaults", c)
 	}
 	if !slices.Equal(c.Tags, []string{"latest"}) || c.Version != "" || c.Revision != "" || c.Source != "" {
@@ -111,6 +112,7 @@ func TestLoadConfigValues(t *testing.T) {
 		"XGO_DIST":              "out",
 		"XGO_INSECURE_REGISTRY": "true",
 		"XGO_WAIT":              "true",
+		"XGO_SBOM":              " OFF ",
 		"SOURCE_DATE_EPOCH":     "1234567890",
 		"XGO_RETRY_TIMEOUT":     "90s",
 	}))
@@ -134,6 +136,9 @@ func TestLoadConfigValues(t *testing.T) {
 	}
 	if c.Dist != filepath.Join(dir, "out") || !c.Created.Equal(time.Unix(1234567890, 0)) || !c.Wait {
 		t.Errorf("Dist, Created, Wait = %q, %v, %v", c.Dist, c.Created, c.Wait)
+	}
+	if c.SBOM || !c.Provenance {
+		t.Errorf("SBOM, Provenance = %v, %v with XGO_SBOM=OFF, want false, true", c.SBOM, c.Provenance)
 	}
 }
 
@@ -205,6 +210,8 @@ func TestLoadConfigBadValues(t *testing.T) {
 		{"XGO_DIST", "  ", `XGO_DIST="  ": must be a directory path`},
 		{"XGO_INSECURE_REGISTRY", "yes", `XGO_INSECURE_REGISTRY="yes": must be true or false`},
 		{"XGO_WAIT", "soon", `XGO_WAIT="soon": must be true or false`},
+		{"XGO_SBOM", "no", `XGO_SBOM="no": must be on or off`},
+		{"XGO_PROVENANCE", "0", `XGO_PROVENANCE="0": must be on or off`},
 		{"XGO_RETRY_TIMEOUT", "soon", `XGO_RETRY_TIMEOUT="soon": must be a non-negative duration`},
 		{"XGO_RETRY_TIMEOUT", "-5s", `XGO_RETRY_TIMEOUT="-5s": must be a non-negative duration`},
 		{"SOURCE_DATE_EPOCH", "yesterday", `SOURCE_DATE_EPOCH="yesterday": must be a non-negative integer`},

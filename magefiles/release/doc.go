@@ -18,10 +18,12 @@
 //
 //	binaries  go build per platform into dist/bin/<os>_<arch>[_<variant>]/<name>, each binary
 //	          verified against its platform
-//	image     binaries, then one image per platform and an OCI image layout in dist/oci
+//	image     binaries, then one image per platform, with its SBOM and provenance, and an OCI
+//	          image layout in dist/oci
 //	load      image, then the image of one platform into the local Docker engine, tagged;
 //	          prints the tag
-//	release   image, then a push to XGO_REPO: blobs, manifests, the index, and tags last;
+//	release   image, then a push to XGO_REPO: blobs, manifests, their attestations, the index,
+//	          and tags last;
 //	          prints repo@sha256:... and writes dist/release.json
 //
 // Configuration is read from XGO_* environment variables and SOURCE_DATE_EPOCH; every value is
@@ -39,6 +41,15 @@
 // SOURCE_DATE_EPOCH or the commit, so the same commit gives the same index digest on every run
 // and every machine with the same Go toolchain. Go stamps VCS information into binaries, and
 // it marks the tree as modified when dist/ is untracked: list dist/ in .gitignore.
+//
+// Attestations: each platform image gets an SPDX 2.3 SBOM of its binary, made from the build
+// information go stamped into it (XGO_SBOM), and a SLSA provenance v1 in-toto statement of
+// its build (XGO_PROVENANCE), both on by default, as OCI 1.1 referrers: artifact manifests
+// whose subject is the image manifest. They are reproducible as the images are (no wall-clock
+// time, nothing random, canonical JSON). dist/oci lists them after the index, which it names
+// by the first tag (oci:dist/oci:<tag> in skopeo); a release pushes them after the image
+// manifests and before the index, under the referrers tag scheme on a registry without the
+// referrers API, and dist/release.json names their digests.
 //
 // Layer cache: image and release keep the compressed layer of every binary in XGO_CACHE, keyed
 // by the binary's Go build ID (read from its headers or first pages, not the whole file), its

@@ -286,8 +286,9 @@ func platformOrder(a, b shim.Platform) int {
 }
 
 // remoteImages asks the registry for every manifest of plan by digest (a HEAD request each),
-// checks its size and media type against the record, and then reads it: the images of the
-// index, whose blobs the registry has. Every manifest missing or different is in the one error.
+// and for the attestations the records list with it, checks their sizes and media types
+// against the records, and then reads the manifests: the images of the index, whose blobs the
+// registry has. Every manifest or attestation missing or different is in the one error.
 func remoteImages(ctx context.Context, cfg config, plan mergePlan, opts []remote.Option) ([]oci.PlatformImage, error) {
 	opts = append(opts[:len(opts):len(opts)], remote.WithContext(ctx))
 	var problems []string
@@ -302,6 +303,19 @@ func remoteImages(ctx context.Context, cfg config, plan mergePlan, opts []remote
 		case desc.Digest.String() != pm.Digest || desc.Size != pm.Size || string(desc.MediaType) != pm.MediaType:
 			problems = append(problems, fmt.Sprintf("%s (%s, from %s) is a %s of %d bytes in the registry, the record says a %s of %d bytes",
 				ref, pm.Platform, plan.files[i], desc.MediaType, desc.Size, pm.MediaType, pm.Size))
+		}
+		for _, pr := range pm.Referrers {
+			ref := cfg.repo.Digest(pr.Digest)
+			desc, err := remote.Head(ref, opts...)
+			switch {
+			case err != nil && registry.IsNotFound(err):
+				problems = append(problems, fmt.Sprintf("%s, the %s attestation of %s (from %s), is not in the registry", ref, pr.ArtifactType, pm.Platform, plan.files[i]))
+			case err != nil:
+				return nil, fmt.Errorf("reading %s: %w", ref, registry.Explain(err, cfg.repo.RegistryStr()))
+			case desc.Size != pr.Size || string(desc.MediaType) != pr.MediaType:
+				problems = append(problems, fmt.Sprintf("%s, the %s attestation of %s (from %s), is a %s of %d bytes in the registry, the record says a %s of %d bytes",
+					ref, pr.ArtifactType, pm.Platform, plan.files[i], desc.MediaType, desc.Size, pr.MediaType, pr.Size))
+			}
 		}
 	}
 	if len(problems) > 0 {

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"sync"
@@ -131,7 +132,9 @@ func readReportFile(t *testing.T, path string) releaseReport {
 	return r
 }
 
-// listTags returns the tags of repo, none when the registry does not know it.
+// listTags returns the tags of repo, none when the registry does not know it, without those
+// of the referrers tag scheme (sha256-<hex>: the lists of the attestations of the manifests
+// pushed, on a registry without the referrers API).
 func listTags(t *testing.T, repo string) []string {
 	t.Helper()
 	r, err := name.NewRepository(repo, name.Insecure)
@@ -142,8 +145,11 @@ func listTags(t *testing.T, repo string) []string {
 	if err != nil && !strings.Contains(err.Error(), "NAME_UNKNOWN") {
 		t.Fatalf("listing the tags of %s: %v", repo, err)
 	}
-	return tags
+	return slices.DeleteFunc(tags, referrersTag.MatchString)
 }
+
+// referrersTag matches the tags of the referrers tag scheme.
+var referrersTag = regexp.MustCompile(`^sha256-[0-9a-f]{64}$`)
 
 // TestRunMergeRecords makes two by-digest releases in this process (linux/amd64 and
 // linux/arm64, each its own dist) and merges their records: with a record missing, duplicated,
@@ -168,6 +174,10 @@ func TestRunMergeRecords(t *testing.T) {
 		return env["XGO_DIST"]
 	}
 	amd64 := filepath.Join(releaseIn(t, map[string]string{"XGO_PLATFORMS": "linux/amd64", "XGO_PUSH_BY_DIGEST": "true"}), "digests-linux_amd64.json")
+	if rec, err := readRecord(amd64); err != nil || len(rec.Platforms[0].Referrers) != 2 ||
+		rec.Platforms[0].Referrers[0].Digest != rec.Platforms[0].Build.SBOM || rec.Platforms[0].Referrers[1].Digest != rec.Platforms[0].Build.Provenance {
+		t.Fatalf("the record lists the referrers %+v (%v), want the SBOM and the provenance of its build", rec.Platforms[0].Referrers, err)
+	}
 	arm64 := filepath.Join(releaseIn(t, map[string]string{"XGO_PLATFORMS": "linux/arm64", "XGO_PUSH_BY_DIGEST": "true"}), "digests-linux_arm64.json")
 	i386 := filepath.Join(releaseIn(t, map[string]string{"XGO_PLATFORMS": "linux/386", "XGO_PUSH_BY_DIGEST": "true"}), "digests-linux_386.json")
 	// edited writes a copy of the record file, changed by edit, into a directory of its own.
@@ -224,6 +234,12 @@ func TestRunMergeRecords(t *testing.T) {
 			})
 			return map[string]string{"XGO_MERGE": amd64 + "," + gone}
 		}, []string{repo + "@sha256:" + strings.Repeat("0", 64) + " (linux/arm64, from ", ") is not in the registry"}},
+		{"attestation not in the registry", func(t *testing.T) map[string]string {
+			gone := edited(t, arm64, func(r *digestRecord) {
+				r.Platforms[0].Referrers[0].Digest = "sha256:" + strings.Repeat("1", 64)
+			})
+			return map[string]string{"XGO_MERGE": amd64 + "," + gone}
+		}, []string{repo + "@sha256:" + strings.Repeat("1", 64) + ", the application/spdx+json attestation of linux/arm64 (from ", "), is not in the registry"}},
 		{"other repository", func(*testing.T) map[string]string {
 			return map[string]string{"XGO_MERGE": amd64, "XGO_REPO": reg.Host() + "/elsewhere/app"}
 		}, []string{amd64 + " was pushed to " + repo + ", not to XGO_REPO " + reg.Host() + "/elsewhere/app"}},
@@ -266,8 +282,12 @@ func TestRunMergeRecords(t *testing.T) {
 			t.Errorf("XGO_PLATFORMS=%q: merged %s (result %q, tags %q), a single release %s", platforms, rep.Digest, result, rep.Tags, single.Digest)
 		}
 		var got []string
-		for _, p := range rep.Platforms {
+		for i, p := range rep.Platforms {
 			got = append(got, p.Platform)
+			// The SBOM is of the binary alone; the provenance names the repository.
+			if p.SBOM == "" || p.SBOM != single.Platforms[i].SBOM || p.Provenance == "" {
+				t.Errorf("XGO_PLATFORMS=%q: %s: merged SBOM %q, provenance %q; a single release's SBOM %q", platforms, p.Platform, p.SBOM, p.Provenance, single.Platforms[i].SBOM)
+			}
 		}
 		if strings.Join(got, ",") != vars["XGO_PLATFORMS"] {
 			t.Errorf("XGO_PLATFORMS=%q: merged platforms %s", platforms, got)

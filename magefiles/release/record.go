@@ -7,13 +7,15 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 )
 
 // A by-digest release (XGO_PUSH_BY_DIGEST=true) pushes its platforms' manifests and writes
 // what it pushed to dist/digests-<platforms>.json, a digest record; merge reads the records of
 // every job and pushes the index that one release of all their platforms would push. A record
-// holds everything the index needs (each manifest's descriptor, the index annotations), and
-// what release.json says of each platform's build.
+// holds everything the index needs (each manifest's descriptor, the index annotations), what
+// release.json says of each platform's build, and the attestations pushed with each manifest.
 
 // recordKind is the kind of a digest record, and recordSchema its schema_version: it
 // changes when a field is removed or changes its meaning, not when one is added.
@@ -46,6 +48,39 @@ type pushedManifest struct {
 	MediaType   string            `json:"media_type"`
 	Annotations map[string]string `json:"annotations,omitempty"`
 	Build       platformReport    `json:"build"` // as release.json shows it
+	// Referrers are the manifest's attestations, pushed after it: merge checks that the
+	// registry has them.
+	Referrers []pushedReferrer `json:"referrers,omitempty"`
+}
+
+// pushedReferrer is a referrer (an attestation) of a manifest that a by-digest release pushed.
+type pushedReferrer struct {
+	ArtifactType string `json:"artifact_type"`
+	Digest       string `json:"digest"`
+	Size         int64  `json:"size"`
+	MediaType    string `json:"media_type"`
+}
+
+// referrersBySubject returns the descriptors of referrers by the digest of their subject.
+func referrersBySubject(referrers []v1.Image) (map[v1.Hash][]pushedReferrer, error) {
+	out := map[v1.Hash][]pushedReferrer{}
+	for _, ref := range referrers {
+		m, err := ref.Manifest()
+		if err != nil {
+			return nil, err
+		}
+		if m.Subject == nil {
+			return nil, errors.New("a referrer without a subject")
+		}
+		d, err := describe(ref)
+		if err != nil {
+			return nil, err
+		}
+		out[m.Subject.Digest] = append(out[m.Subject.Digest], pushedReferrer{
+			ArtifactType: m.ArtifactType, Digest: d.Digest.String(), Size: d.Size, MediaType: string(d.MediaType),
+		})
+	}
+	return out, nil
 }
 
 // recordPrefix begins the file name of every record, which merge looks for in a directory.

@@ -252,19 +252,27 @@ func (r *release) buildBinaries(ctx context.Context) error {
 			return fmt.Errorf("computing the %s manifest digest: %w", im.Platform, err)
 		}
 		r.rows[i].Manifest = d.String()
+		if r.rows[i].SBOM, r.rows[i].Provenance, err = attestationDigests(im); err != nil {
+			return err
+		}
 	}
 	return nil
 }
 
 // writeLayout stitches the images into one index, with the release's annotations, and
-// writes it as the OCI image layout dist/oci.
+// writes it as the OCI image layout dist/oci, named by the release's first tag, with the
+// images' attestations after it.
 func (r *release) writeLayout() error {
 	idx, err := oci.NewIndex(r.images, indexAnnotations(r.cfg, r.base))
 	if err != nil {
 		return err
 	}
 	r.layout = filepath.Join(r.cfg.Dist, "oci")
-	if err := oci.WriteLayout(r.layout, idx); err != nil {
+	opts := []oci.LayoutOption{oci.WithReferrers(referrersOf(r.images)...)}
+	if len(r.cfg.Tags) > 0 {
+		opts = append(opts, oci.WithRefName(r.cfg.Tags[0]))
+	}
+	if err := oci.WriteLayout(r.layout, idx, opts...); err != nil {
 		return err
 	}
 	if r.index, err = idx.Digest(); err != nil {
@@ -296,14 +304,18 @@ func (r *release) push(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	referrers, err := oci.OpenReferrers(r.layout)
+	if err != nil {
+		return err
+	}
 	digest, err := onDisk.Digest()
 	if err != nil {
 		return fmt.Errorf("reading the index digest of %s: %w", r.layout, err)
 	}
 	fmt.Fprintf(e.out, "pushing %s to %s\n", digest, cfg.repo.Name())
-	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.Repo, cfg.repo, mounts), cfg.Tags, r.opts)
+	res, err := registry.PushIndex(ctx, cfg.repo, registry.Mountable(onDisk, base.Repo, cfg.repo, mounts), cfg.Tags, r.opts, referrers...)
 	if res, err = settleTags(ctx, cfg, cfg.Tags, res, err); err != nil {
-		return err
+		return withAttestationAdvice(err)
 	}
 	rep := releaseReport{
 		Repository:    cfg.repo.Name(),

@@ -24,6 +24,10 @@ type platformReport struct {
 	// Smoke is how the binary's smoke run went (XGO_SMOKE): "ok", or "not run: <why>";
 	// omitted without XGO_SMOKE.
 	Smoke string `json:"smoke,omitempty"`
+	// SBOM and Provenance are the manifest digests of the image's attestations, the OCI
+	// referrers of Manifest (XGO_SBOM, XGO_PROVENANCE); omitted for one turned off.
+	SBOM       string `json:"sbom_digest,omitempty"`
+	Provenance string `json:"provenance_digest,omitempty"`
 }
 
 // reportSchema is the schema_version of dist/release.json: it changes when a field is

@@ -88,8 +88,8 @@ func Binaries(ctx context.Context) error {
 }
 
 // Image builds the binaries, puts each on the base image for its platform and writes one
-// multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network unless the
-// base is remote.
+// multi-platform OCI image layout to dist/oci, with each platform's SBOM and provenance (readable
+// by skopeo and oras as dist/oci:<first tag>); no network unless the base is remote.
 //
 // Variables, every value checked before any work starts:
 //   - XGO_MAIN: the main package to build, a package path such as `./cmd/app`. Default: the
@@ -174,6 +174,16 @@ func Binaries(ctx context.Context) error {
 //   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
 //     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
 //     base's exposed ports.
+//   - XGO_SBOM: `off` (or `false`) leaves out each platform image's SBOM: an SPDX 2.3 JSON document
+//     of its binary made from the build information go stamped into it (the main module, every
+//     module with its version and go.sum hash, the Go version, the build settings), attached as an
+//     OCI referrer of the image manifest (artifactType `application/spdx+json`), written to
+//     `dist/oci` and pushed after the image; see [SBOM and provenance](#sbom-and-provenance).
+//     Default: `on`.
+//   - XGO_PROVENANCE: `off` (or `false`) leaves out each platform image's provenance: a SLSA
+//     provenance v1 in-toto statement of its build (platform, main package, go build flags and
+//     environment, base, the commit and the Go toolchain), attached as `XGO_SBOM`'s SBOM is
+//     (artifactType `application/vnd.in-toto+json`). Default: `on`.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.
@@ -299,6 +309,16 @@ func Image(ctx context.Context) error {
 //   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
 //     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
 //     base's exposed ports.
+//   - XGO_SBOM: `off` (or `false`) leaves out each platform image's SBOM: an SPDX 2.3 JSON document
+//     of its binary made from the build information go stamped into it (the main module, every
+//     module with its version and go.sum hash, the Go version, the build settings), attached as an
+//     OCI referrer of the image manifest (artifactType `application/spdx+json`), written to
+//     `dist/oci` and pushed after the image; see [SBOM and provenance](#sbom-and-provenance).
+//     Default: `on`.
+//   - XGO_PROVENANCE: `off` (or `false`) leaves out each platform image's provenance: a SLSA
+//     provenance v1 in-toto statement of its build (platform, main package, go build flags and
+//     environment, base, the commit and the Go toolchain), attached as `XGO_SBOM`'s SBOM is
+//     (artifactType `application/vnd.in-toto+json`). Default: `on`.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.
@@ -324,10 +344,11 @@ func Load(ctx context.Context) error {
 	return runLoad(ctx)
 }
 
-// Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the index, and
-// the tags last; it prints the pushed reference, repo@sha256:<digest>, and writes
-// dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and the platform
-// manifests, by digest, and writes the record merge reads to dist/digests-<platforms>.json.
+// Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests and their
+// attestations, the index, and the tags last; it prints the pushed reference, repo@sha256:<digest>,
+// and writes dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and the
+// platform manifests, by digest, and writes the record merge reads to
+// dist/digests-<platforms>.json.
 //
 // Variables, every value checked before any work starts:
 //   - XGO_MAIN: the main package to build, a package path such as `./cmd/app`. Default: the
@@ -422,6 +443,16 @@ func Load(ctx context.Context) error {
 //   - XGO_PORTS: ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the
 //     default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's. Default: the
 //     base's exposed ports.
+//   - XGO_SBOM: `off` (or `false`) leaves out each platform image's SBOM: an SPDX 2.3 JSON document
+//     of its binary made from the build information go stamped into it (the main module, every
+//     module with its version and go.sum hash, the Go version, the build settings), attached as an
+//     OCI referrer of the image manifest (artifactType `application/spdx+json`), written to
+//     `dist/oci` and pushed after the image; see [SBOM and provenance](#sbom-and-provenance).
+//     Default: `on`.
+//   - XGO_PROVENANCE: `off` (or `false`) leaves out each platform image's provenance: a SLSA
+//     provenance v1 in-toto statement of its build (platform, main package, go build flags and
+//     environment, base, the commit and the Go toolchain), attached as `XGO_SBOM`'s SBOM is
+//     (artifactType `application/vnd.in-toto+json`). Default: `on`.
 //   - CI_REGISTRY: the registry host (`host[:port]`) that `CI_REGISTRY_USER` and
 //     `CI_REGISTRY_PASSWORD` log in to, and no other, as GitLab CI sets the three in every job.
 //     Default: none.

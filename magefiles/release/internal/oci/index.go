@@ -15,6 +15,9 @@ import (
 type PlatformImage struct {
 	Platform shim.Platform
 	Image    v1.Image
+	// Referrers are the image's attestations, artifacts whose subject is Image; they are
+	// not part of the index (NewIndex leaves them out): WriteLayout and the push carry them.
+	Referrers []v1.Image
 }
 
 // NewIndex returns an OCI image index of images, in the given order, each

@@ -2,8 +2,9 @@
 // (BinaryLayer), an image of that layer on a base with the platform, entrypoint, time and
 // annotations the release gives it (NewImage), the multi-platform index of those images
 // (NewIndex), and the OCI image layout on disk, written beside the old one and renamed into
-// place, with the layers kept in files linked instead of written again (WriteLayout,
-// OpenLayout).
+// place, with the layers kept in files linked instead of written again, the index first in
+// index.json and the referrers of its images (their attestations) after it (WriteLayout,
+// OpenLayout, OpenReferrers).
 package oci
 
 import (
@@ -22,9 +23,11 @@ import (
 	"github.com/xgo-build/xgo-build/magefiles/release/internal/regfile"
 )
 
-// WriteLayout writes idx as an OCI image layout at dir: index.json holds one
-// descriptor, of idx, so that `skopeo copy --all oci:dir ...` and crane take
-// the whole multi-platform image. The layout is written into a sibling
+// WriteLayout writes idx as an OCI image layout at dir: index.json lists idx
+// first, so that `skopeo copy --all oci:dir ...` and crane take the whole
+// multi-platform image, named by WithRefName, followed by the referrers given
+// WithReferrers (as the OCI layout store of oras lists them); without
+// referrers it is the one descriptor. The layout is written into a sibling
 // directory named ".<dir>.incomplete-*" and renamed to dir only when it is
 // complete; an existing dir is replaced only then. A failed write removes
 // the sibling and leaves dir as it was.
@@ -38,7 +41,11 @@ import (
 // from the existing layout, instead of being compressed and written again.
 // Every file of the layout is made read-only (0444): a linked blob is the
 // cache's file itself, and a write into it would change both.
-func WriteLayout(dir string, idx v1.ImageIndex) (err error) {
+func WriteLayout(dir string, idx v1.ImageIndex, opts ...LayoutOption) (err error) {
+	var o layoutOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
 	if err := checkReplaceable(dir); err != nil {
@@ -69,8 +76,24 @@ func WriteLayout(dir string, idx v1.ImageIndex) (err error) {
 	if err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
 	}
-	if err := p.AppendIndex(idx); err != nil {
+	var named []layout.Option
+	if o.refName != "" {
+		named = append(named, layout.WithAnnotations(map[string]string{refNameAnnotation: o.refName}))
+	}
+	if err := p.AppendIndex(idx, named...); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+	}
+	for _, ref := range o.referrers {
+		m, err := ref.Manifest()
+		if err != nil {
+			return fmt.Errorf("writing OCI layout %s: reading a referrer: %w", dir, err)
+		}
+		if m.Subject == nil {
+			return fmt.Errorf("writing OCI layout %s: a referrer without a subject", dir)
+		}
+		if err := p.AppendImage(ref, layout.WithAnnotations(m.Annotations)); err != nil {
+			return fmt.Errorf("writing OCI layout %s: %w", dir, err)
+		}
 	}
 	if err := readOnly(tmp); err != nil {
 		return fmt.Errorf("writing OCI layout %s: %w", dir, err)
@@ -84,10 +107,36 @@ const (
 	layoutIndex  = "index.json"
 )
 
+// refNameAnnotation names an entry of index.json: `skopeo inspect oci:dir:<name>` and
+// `oras ... --oci-layout dir:<name>` select the entry by it.
+const refNameAnnotation = "org.opencontainers.image.ref.name"
+
+// A LayoutOption adds to what WriteLayout writes.
+type LayoutOption func(*layoutOptions)
+
+type layoutOptions struct {
+	refName   string
+	referrers []v1.Image
+}
+
+// WithRefName names the index in index.json (org.opencontainers.image.ref.name), such as the
+// release's first tag.
+func WithRefName(name string) LayoutOption {
+	return func(o *layoutOptions) { o.refName = name }
+}
+
+// WithReferrers writes the referrers (image manifests with a subject, such as attestations)
+// into the layout, each listed in index.json after the index with its manifest's annotations
+// and artifactType.
+func WithReferrers(referrers ...v1.Image) LayoutOption {
+	return func(o *layoutOptions) { o.referrers = append(o.referrers, referrers...) }
+}
+
 // checkReplaceable returns nil when dir may be replaced by a new layout: it does not exist,
 // is an empty directory, or is an OCI image layout as WriteLayout writes it (every version of
-// it): a directory with an oci-layout file and an index.json that lists exactly one image
-// index. Otherwise it returns one error naming dir, what is wrong with it and what to do.
+// it): a directory with an oci-layout file and an index.json that lists one image index,
+// first, and after it nothing but referrers. Otherwise it returns one error naming dir, what
+// is wrong with it and what to do.
 func checkReplaceable(dir string) error {
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
@@ -120,10 +169,24 @@ func checkReplaceable(dir string) error {
 	if err != nil {
 		return refuse("index.json is not an image index")
 	}
-	if len(m.Manifests) != 1 || !m.Manifests[0].MediaType.IsIndex() {
-		return refuse(fmt.Sprintf("index.json lists %d manifests, not one image index", len(m.Manifests)))
+	if why := layoutShape(m); why != "" {
+		return refuse(why)
 	}
 	return nil
+}
+
+// layoutShape says what keeps index.json m from being one that WriteLayout writes: an image
+// index first, then only referrers (image manifests with an artifactType); "" when nothing.
+// The subjects of the referrers are not looked at.
+func layoutShape(m *v1.IndexManifest) string {
+	shaped := len(m.Manifests) > 0 && m.Manifests[0].MediaType.IsIndex()
+	for _, d := range m.Manifests[min(1, len(m.Manifests)):] {
+		shaped = shaped && d.MediaType.IsImage() && d.ArtifactType != ""
+	}
+	if !shaped {
+		return fmt.Sprintf("index.json lists %d manifests, not one image index and its referrers", len(m.Manifests))
+	}
+	return ""
 }
 
 // readDirNames returns the names in the directory dir.
@@ -169,22 +232,57 @@ func readOnly(dir string) error {
 // its blobs from the files: pushing it sends the layers as they are on disk
 // instead of compressing the binaries again.
 func OpenLayout(dir string) (v1.ImageIndex, error) {
-	top, err := layout.ImageIndexFromPath(dir)
+	p, m, err := openLayout(dir)
 	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+		return nil, err
 	}
-	m, err := top.IndexManifest()
-	if err != nil {
-		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
-	}
-	if len(m.Manifests) != 1 || !m.Manifests[0].MediaType.IsIndex() {
-		return nil, fmt.Errorf("reading OCI layout %s: index.json must list exactly one image index", dir)
-	}
-	idx, err := top.ImageIndex(m.Manifests[0].Digest)
+	idx, err := p.ImageIndex(m.Manifests[0].Digest)
 	if err != nil {
 		return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
 	}
 	return idx, nil
+}
+
+// OpenReferrers returns the referrers that WriteLayout wrote at dir beside the index, in the
+// order of index.json; none for a layout without them. Each must have a subject.
+func OpenReferrers(dir string) ([]v1.Image, error) {
+	p, m, err := openLayout(dir)
+	if err != nil {
+		return nil, err
+	}
+	var refs []v1.Image
+	for _, d := range m.Manifests[1:] {
+		img, err := p.Image(d.Digest)
+		if err != nil {
+			return nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+		}
+		rm, err := img.Manifest()
+		if err != nil {
+			return nil, fmt.Errorf("reading OCI layout %s: referrer %s: %w", dir, d.Digest, err)
+		}
+		if rm.Subject == nil {
+			return nil, fmt.Errorf("reading OCI layout %s: referrer %s has no subject", dir, d.Digest)
+		}
+		refs = append(refs, img)
+	}
+	return refs, nil
+}
+
+// openLayout returns the top index (index.json) of the layout at dir and its manifest, which must be as WriteLayout
+// writes it (see layoutShape).
+func openLayout(dir string) (v1.ImageIndex, *v1.IndexManifest, error) {
+	top, err := layout.ImageIndexFromPath(dir)
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	m, err := top.IndexManifest()
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading OCI layout %s: %w", dir, err)
+	}
+	if why := layoutShape(m); why != "" {
+		return nil, nil, fmt.Errorf("reading OCI layout %s: %s: WriteLayout writes the image index first, then only its referrers", dir, why)
+	}
+	return top, m, nil
 }
 
 // FileLayer is a layer whose compressed bytes are (or, once fetched, will be) a file that

@@ -3,6 +3,7 @@ package oci
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -18,6 +19,7 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
+	"github.com/xgo-build/xgo-build/magefiles/release/internal/attest"
 )
 
 func testIndex(t testing.TB, platforms ...string) v1.ImageIndex {
@@ -193,7 +195,7 @@ func TestOpenLayoutErrors(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if _, err := OpenLayout(dir); err == nil || !strings.Contains(err.Error(), "exactly one image index") {
+	if _, err := OpenLayout(dir); err == nil || !strings.Contains(err.Error(), "index.json lists 2 manifests, not one image index and its referrers") {
 		t.Errorf("a layout of two images: %v", err)
 	}
 }
@@ -292,7 +294,7 @@ func TestWriteLayoutRefusesOtherDirectories(t *testing.T) {
 			target := t.TempDir()
 			os.Symlink(target, dir)
 		}, "it is a symbolic link, not a directory"},
-		{"a layout of two images", twoImages, "index.json lists 2 manifests, not one image index"},
+		{"a layout of two images", twoImages, "index.json lists 2 manifests, not one image index and its referrers"},
 		{"no index.json", func(t *testing.T, dir string) {
 			twoImages(t, dir)
 			os.Remove(filepath.Join(dir, "index.json"))
@@ -353,5 +355,127 @@ func TestWriteLayoutReadOnly(t *testing.T) {
 		if err != nil || n < 4 {
 			t.Fatalf("%d files, %v", n, err)
 		}
+	}
+}
+
+// withReferrers returns, for each image of idx, an attestation whose subject it is.
+func withReferrers(t testing.TB, idx v1.ImageIndex) []v1.Image {
+	t.Helper()
+	m, err := idx.IndexManifest()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var refs []v1.Image
+	for i, d := range m.Manifests {
+		subject := v1.Descriptor{MediaType: d.MediaType, Size: d.Size, Digest: d.Digest}
+		doc := []byte(fmt.Sprintf(`{"spdxVersion":"SPDX-2.3","name":"image %d"}`, i))
+		ref, err := attest.Artifact(subject, attest.SBOMType, doc, "sbom.spdx.json", map[string]string{"org.opencontainers.image.created": "2026-11-30T03:04:05Z"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refs = append(refs, ref)
+	}
+	return refs
+}
+
+// TestWriteLayoutReferrers checks a layout with referrers: index.json lists the index first,
+// named, then each referrer with its artifactType and annotations; OpenLayout gives the
+// index, OpenReferrers the referrers; and such a layout is replaced by the next write.
+func TestWriteLayoutReferrers(t *testing.T) {
+	idx := testIndex(t, "linux/amd64", "linux/arm64")
+	refs := withReferrers(t, idx)
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := WriteLayout(dir, idx, WithRefName("1.2.3"), WithReferrers(refs...)); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(filepath.Join(dir, "index.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	top, err := v1.ParseIndexManifest(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := idx.Digest()
+	if len(top.Manifests) != 3 || top.Manifests[0].Digest != want || !top.Manifests[0].MediaType.IsIndex() ||
+		top.Manifests[0].Annotations[refNameAnnotation] != "1.2.3" {
+		t.Fatalf("index.json %s, want the index %s named 1.2.3 first, then two referrers", raw, want)
+	}
+	for i, ref := range refs {
+		d, _ := ref.Digest()
+		m, _ := ref.Manifest()
+		got := top.Manifests[i+1]
+		if got.Digest != d || got.ArtifactType != attest.SBOMType || !got.MediaType.IsImage() ||
+			got.Annotations["org.opencontainers.image.created"] != m.Annotations["org.opencontainers.image.created"] {
+			t.Errorf("index.json entry %d: %+v, want the referrer %s", i+1, got, d)
+		}
+	}
+	if d, _ := readLayout(t, dir).Digest(); d != want {
+		t.Errorf("OpenLayout: index %s, want %s", d, want)
+	}
+	onDisk, err := OpenReferrers(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(onDisk) != len(refs) {
+		t.Fatalf("OpenReferrers: %d referrers, want %d", len(onDisk), len(refs))
+	}
+	for i := range refs {
+		d, _ := refs[i].Digest()
+		if got, _ := onDisk[i].Digest(); got != d {
+			t.Errorf("OpenReferrers %d: %s, want %s", i, got, d)
+		}
+		layers, err := onDisk[i].Layers()
+		if err != nil || len(layers) != 1 {
+			t.Fatalf("referrer %d on disk: %d layers, %v", i, len(layers), err)
+		}
+		if _, err := layers[0].Compressed(); err != nil {
+			t.Errorf("referrer %d on disk: its layer: %v", i, err)
+		}
+	}
+
+	// The next write, without referrers, replaces it: index.json is one descriptor again.
+	if err := WriteLayout(dir, idx); err != nil {
+		t.Fatalf("rewriting a layout with referrers: %v", err)
+	}
+	raw, _ = os.ReadFile(filepath.Join(dir, "index.json"))
+	if top, err := v1.ParseIndexManifest(bytes.NewReader(raw)); err != nil || len(top.Manifests) != 1 {
+		t.Errorf("index.json without referrers: %s", raw)
+	}
+	if refs, err := OpenReferrers(dir); err != nil || len(refs) != 0 {
+		t.Errorf("OpenReferrers without referrers: %d, %v", len(refs), err)
+	}
+
+	// A referrer without a subject is refused.
+	plain := testImages(t, "linux/amd64")[0].Image
+	if err := WriteLayout(dir, idx, WithReferrers(plain)); err == nil || !strings.Contains(err.Error(), "a referrer without a subject") {
+		t.Errorf("a referrer without a subject: %v", err)
+	}
+}
+
+// TestWriteLayoutReferrersSkopeo checks that skopeo selects the index of a layout with
+// referrers by its name, as the README says to read it: oci:<dir>:<tag>.
+func TestWriteLayoutReferrersSkopeo(t *testing.T) {
+	skopeo := testenv.Command(t, "skopeo", "install it with `apt-get install skopeo`")
+	idx := testIndex(t, "linux/amd64", "linux/arm64")
+	dir := filepath.Join(t.TempDir(), "oci")
+	if err := WriteLayout(dir, idx, WithRefName("latest"), WithReferrers(withReferrers(t, idx)...)); err != nil {
+		t.Fatal(err)
+	}
+	out, err := exec.Command(skopeo, "inspect", "--raw", "oci:"+dir+":latest").Output()
+	if err != nil {
+		t.Fatalf("skopeo inspect --raw oci:%s:latest: %v", dir, err)
+	}
+	raw, _ := idx.RawManifest()
+	if strings.TrimSpace(string(out)) != strings.TrimSpace(string(raw)) {
+		t.Errorf("skopeo inspect --raw oci:dir:latest:\n%s\nwant the index\n%s", out, raw)
+	}
+	copyDir := filepath.Join(t.TempDir(), "copy")
+	if out, err := exec.Command(skopeo, "copy", "--all", "--preserve-digests", "oci:"+dir+":latest", "oci:"+copyDir+":latest").CombinedOutput(); err != nil {
+		t.Fatalf("skopeo copy --all oci:dir:latest: %v\n%s", err, out)
+	}
+	want, _ := idx.Digest()
+	if d, _ := readLayout(t, copyDir).Digest(); d != want {
+		t.Errorf("skopeo copy --all of oci:dir:latest gave index %s, want %s", d, want)
 	}
 }

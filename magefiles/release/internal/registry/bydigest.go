@@ -7,15 +7,14 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // PushManifests pushes the image manifests of idx to repo by digest, each with the blobs the
-// registry lacks (in parallel, up to the jobs of opts), and neither idx itself nor any tag:
-// the part of a release that one job of several does, for an index pushed later (see
-// PushIndex, which then finds every manifest there). The result's Digest is idx's, and its
-// Tags are empty.
-func PushManifests(ctx context.Context, repo name.Repository, idx v1.ImageIndex, opts []remote.Option) (PushResult, error) {
+// registry lacks (in parallel, up to the jobs of opts), then the referrers of those manifests
+// (as PushIndex does), and neither idx itself nor any tag: the part of a release that one job
+// of several does, for an index pushed later (see PushIndex, which then finds every manifest
+// there). The result's Digest is idx's, and its Tags are empty.
+func PushManifests(ctx context.Context, repo name.Repository, idx v1.ImageIndex, opts []remote.Option, referrers ...v1.Image) (PushResult, error) {
 	digest, err := idx.Digest()
 	if err != nil {
 		return PushResult{}, fmt.Errorf("pushing to %s: %w", repo, err)
@@ -25,7 +24,7 @@ func PushManifests(ctx context.Context, repo name.Repository, idx v1.ImageIndex,
 	if err != nil {
 		return res, fmt.Errorf("pushing to %s: %w", repo, err)
 	}
-	blobs, err := oci.IndexBlobs(idx)
+	blobs, err := pushedBlobs(idx, referrers)
 	if err != nil {
 		return res, fmt.Errorf("pushing to %s: %w", repo, err)
 	}
@@ -37,6 +36,9 @@ func PushManifests(ctx context.Context, repo name.Repository, idx v1.ImageIndex,
 		return res, fmt.Errorf("pushing to %s: %w", repo, err)
 	}
 	err = pushEach(ctx, p, repo, idx, m.Manifests)
+	if err == nil && len(referrers) > 0 {
+		err = pushReferrers(ctx, p, repo, referrers, opts)
+	}
 	res.count(blobs, tally)
 	return res, err
 }

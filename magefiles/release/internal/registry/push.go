@@ -10,7 +10,6 @@ import (
 	"github.com/google/go-containerregistry/pkg/name"
 	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/xgo-build/xgo-build/magefiles/release/internal/oci"
 )
 
 // PushResult is what PushIndex did.
@@ -25,11 +24,12 @@ type PushResult struct {
 
 // PushIndex pushes idx to repo and then tags it: first every blob the registry
 // lacks (in parallel, up to the jobs of opts) and every image manifest, by
-// digest; then the index, by digest; and only then each tag, so that no tag
+// digest; then the referrers of those manifests (attestations, see
+// referrers.go), when there are any; then the index, by digest; and only then each tag, so that no tag
 // ever points at an index whose parts are not all present. A failure before the
-// tags leaves no tag changed. Pushing an index the registry already has sends
-// no blob.
-func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []string, opts []remote.Option) (PushResult, error) {
+// tags leaves no tag changed. Pushing an index the registry already has, with
+// the referrers it lists, sends no blob.
+func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tags []string, opts []remote.Option, referrers ...v1.Image) (PushResult, error) {
 	digest, err := idx.Digest()
 	if err != nil {
 		return PushResult{}, fmt.Errorf("pushing to %s: %w", repo, err)
@@ -44,7 +44,7 @@ func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 		}
 		refs[i] = repo.Tag(tag.TagStr())
 	}
-	blobs, err := oci.IndexBlobs(idx)
+	blobs, err := pushedBlobs(idx, referrers)
 	if err != nil {
 		return res, fmt.Errorf("pushing %s: %w", ref, err)
 	}
@@ -55,6 +55,18 @@ func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 	p, err := remote.NewPusher(opts...)
 	if err != nil {
 		return res, fmt.Errorf("pushing %s: %w", ref, err)
+	}
+	if len(referrers) > 0 {
+		// The manifests first, as the index push below would push them, then their
+		// referrers: the push of the index then finds its children done.
+		err = pushImages(repo, idx, append(opts[:len(opts):len(opts)], remote.Reuse(p)))
+		if err == nil {
+			err = pushReferrers(ctx, p, repo, referrers, opts)
+		}
+		if err != nil {
+			res.count(blobs, tally)
+			return res, err
+		}
 	}
 	// Push writes the children (blobs, then each image manifest) before the
 	// index itself, and skips them all when the registry has the index.
@@ -75,6 +87,31 @@ func PushIndex(ctx context.Context, repo name.Repository, idx v1.ImageIndex, tag
 		res.Tags = append(res.Tags, tag.TagStr())
 	}
 	return res, nil
+}
+
+// pushImages pushes the image manifests of idx by digest, with their blobs, up to the jobs of
+// opts at a time, as go-containerregistry pushes the children of an index.
+func pushImages(repo name.Repository, idx v1.ImageIndex, opts []remote.Option) error {
+	m, err := idx.IndexManifest()
+	if err != nil {
+		return fmt.Errorf("pushing to %s: %w", repo, err)
+	}
+	todo := make(map[name.Reference]remote.Taggable, len(m.Manifests))
+	for _, d := range m.Manifests {
+		ref := repo.Digest(d.Digest.String())
+		if !d.MediaType.IsImage() {
+			return fmt.Errorf("pushing %s: a %s, not an image manifest", ref, d.MediaType)
+		}
+		img, err := idx.Image(d.Digest)
+		if err != nil {
+			return fmt.Errorf("pushing %s: %w", ref, err)
+		}
+		todo[ref] = img
+	}
+	if err := remote.MultiWrite(todo, opts...); err != nil {
+		return fmt.Errorf("pushing the image manifests to %s: %w", repo, Explain(err, repo.RegistryStr()))
+	}
+	return nil
 }
 
 // TagError is the failure of PushIndex to push a tag, once the index and everything it

@@ -7,7 +7,7 @@
 // body, see timeout.go; and retries by a RetryPolicy for the whole of its Timeout: backoff with
 // full jitter, Retry-After, blob uploads restarted in a new session, credentials only to the
 // registry's own host), and pushes an index in the order that keeps every tag on a complete
-// image: blobs, manifests, the index, the tags last.
+// image: blobs, manifests, their referrers (attestations), the index, the tags last.
 package registry
 
 import (

@@ -44,8 +44,9 @@ var Targets = []Target{
 	{
 		Name: "image",
 		Doc: "Image builds the binaries, puts each on the base image for its platform and writes one " +
-			"multi-platform OCI image layout to dist/oci (readable by skopeo and crane); no network " +
-			"unless the base is remote.",
+			"multi-platform OCI image layout to dist/oci, with each platform's SBOM and provenance " +
+			"(readable by skopeo and oras as dist/oci:<first tag>); no network unless the base is " +
+			"remote.",
 	},
 	{
 		Name: "load",
@@ -56,8 +57,8 @@ var Targets = []Target{
 	},
 	{
 		Name: "release",
-		Doc: "Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests, the " +
-			"index, and the tags last; it prints the pushed reference, repo@sha256:<digest>, and " +
+		Doc: "Release builds the image and pushes it to XGO_REPO: missing blobs, the manifests and " +
+			"their attestations, the index, and the tags last; it prints the pushed reference, repo@sha256:<digest>, and " +
 			"writes dist/release.json. With XGO_PUSH_BY_DIGEST=true it pushes only the blobs and " +
 			"the platform manifests, by digest, and writes the record merge reads to " +
 			"dist/digests-<platforms>.json.",
@@ -315,6 +316,26 @@ var Table = []Var{
 		Meaning: "ports the image exposes, comma-separated `port[/protocol]` with `tcp` (the " +
 			"default), `udp` or `sctp`, such as `8080/tcp,53/udp`; added to the base's",
 		Default: "the base's exposed ports",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_SBOM",
+		Meaning: "`off` (or `false`) leaves out each platform image's SBOM: an SPDX 2.3 JSON document of its " +
+			"binary made from the build information go stamped into it (the main module, every " +
+			"module with its version and go.sum hash, the Go version, the build settings), " +
+			"attached as an OCI referrer of the image manifest (artifactType " +
+			"`application/spdx+json`), written to `dist/oci` and pushed after the image; see " +
+			"[SBOM and provenance](#sbom-and-provenance)",
+		Default: "`on`",
+		Targets: imageOn,
+	},
+	{
+		Name: "XGO_PROVENANCE",
+		Meaning: "`off` (or `false`) leaves out each platform image's provenance: a SLSA provenance v1 in-toto " +
+			"statement of its build (platform, main package, go build flags and environment, " +
+			"base, the commit and the Go toolchain), attached as `XGO_SBOM`'s SBOM is (artifactType " +
+			"`application/vnd.in-toto+json`)",
+		Default: "`on`",
 		Targets: imageOn,
 	},
 	{
