@@ -3,6 +3,7 @@ package release
 import (
 	"errors"
 	"io"
+	"io/fs"
 	"maps"
 	"os"
 	"path/filepath"
@@ -154,6 +155,12 @@ func TestRunRefusesAForeignOCIDirectory(t *testing.T) {
 			}
 			if after := dirContents(t, layoutDir); !maps.Equal(after, before) {
 				t.Errorf("dist/oci changed: %q, want %q", after, before)
+			}
+			// Refused before the builds: nothing else in dist.
+			for _, name := range []string{"bin", incompleteMarker} {
+				if _, err := os.Stat(filepath.Join(dir, "dist", name)); !errors.Is(err, fs.ErrNotExist) {
+					t.Errorf("dist/%s after the refusal (stat: %v)", name, err)
+				}
 			}
 		})
 	}

@@ -92,6 +92,13 @@ func (r *release) run(ctx context.Context) error {
 		return err
 	}
 	defer unlock()
+	if r.last >= stageImage {
+		// The layout the run would write must not replace what is not one: say so before
+		// anything is built.
+		if err := oci.CheckReplaceable(filepath.Join(r.cfg.Dist, "oci")); err != nil {
+			return err
+		}
+	}
 	done, err := markIncomplete(r.cfg.Dist, r.last.String(), r.start)
 	if err != nil {
 		return err

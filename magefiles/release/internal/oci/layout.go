@@ -33,7 +33,7 @@ import (
 // the sibling and leaves dir as it was.
 //
 // An existing dir is replaced only if it is empty or a layout this package
-// wrote (see checkReplaceable); anything else there is an error, before
+// wrote (see CheckReplaceable); anything else there is an error, before
 // anything is written.
 //
 // Layers kept in files (those of the layer cache) are hard-linked from there,
@@ -48,7 +48,7 @@ func WriteLayout(dir string, idx v1.ImageIndex, opts ...LayoutOption) (err error
 	}
 	dir = filepath.Clean(dir)
 	parent, base := filepath.Dir(dir), filepath.Base(dir)
-	if err := checkReplaceable(dir); err != nil {
+	if err := CheckReplaceable(dir); err != nil {
 		return err
 	}
 	if err := os.MkdirAll(parent, 0o755); err != nil {
@@ -132,12 +132,12 @@ func WithReferrers(referrers ...v1.Image) LayoutOption {
 	return func(o *layoutOptions) { o.referrers = append(o.referrers, referrers...) }
 }
 
-// checkReplaceable returns nil when dir may be replaced by a new layout: it does not exist,
+// CheckReplaceable returns nil when dir may be replaced by a new layout: it does not exist,
 // is an empty directory, or is an OCI image layout as WriteLayout writes it (every version of
 // it): a directory with an oci-layout file and an index.json that lists one image index,
 // first, and after it nothing but referrers. Otherwise it returns one error naming dir, what
 // is wrong with it and what to do.
-func checkReplaceable(dir string) error {
+func CheckReplaceable(dir string) error {
 	fi, err := os.Lstat(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil
