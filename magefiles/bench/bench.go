@@ -54,6 +54,9 @@ type bench struct {
 	ko        string
 	registry  *registrytest.Registry
 	base      string // the base index, by digest
+
+	cgo        cgoSetup        // the cgo comparison's compilers
+	dockerfile dockerfileSetup // the Dockerfile comparison's engine, images and proxy
 }
 
 // Run measures what cfg selects, prints progress and the table to log, and writes
@@ -77,6 +80,9 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 				b.logf("%v", err)
 			}
 		}
+		if err := b.dockerfile.close(); err != nil {
+			b.logf("%v", err)
+		}
 	}()
 	if err := b.prepare(ctx); err != nil {
 		return err
@@ -88,8 +94,13 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 				return err
 			}
 		}
-		if cfg.has("release") {
+		if cfg.has("release") || cfg.has("edit") {
 			if err := b.release(ctx, program); err != nil {
+				return err
+			}
+		}
+		if cfg.has("dockerfile") {
+			if err := b.dockerfileCase(ctx, program); err != nil {
 				return err
 			}
 		}
@@ -97,6 +108,11 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 			if err := b.shimOverhead(ctx, program); err != nil {
 				return err
 			}
+		}
+	}
+	if cfg.has("cgo") {
+		if err := b.cgoCase(ctx); err != nil {
+			return err
 		}
 	}
 
@@ -117,13 +133,16 @@ func Run(ctx context.Context, cfg Config, log io.Writer) error {
 
 // The titles of the comparison groups, as the results show them.
 const (
-	groupEmulated = "Native vs emulated"
-	groupRelease  = "Release vs ko"
-	groupShim     = "Shim overhead"
+	groupEmulated   = "Native vs emulated"
+	groupCgo        = "cgo, native vs emulated"
+	groupDockerfile = "Dockerfile in BuildKit, cross vs emulated"
+	groupRelease    = "Release vs ko"
+	groupEdit       = "Release vs ko, one line changed"
+	groupShim       = "Shim overhead"
 )
 
 // groupOrder is the order of the comparison groups in the results.
-var groupOrder = []string{groupEmulated, groupRelease, groupShim}
+var groupOrder = []string{groupEmulated, groupCgo, groupDockerfile, groupRelease, groupEdit, groupShim}
 
 // sortCases orders cases by comparison group, keeping the run order (programs smallest first,
 // cold before warm) within a group.
@@ -162,11 +181,11 @@ func (b *bench) prepare(ctx context.Context) error {
 		}
 	}
 
-	if b.cfg.has("emulated") {
+	if b.cfg.has("emulated") || b.cfg.has("cgo") {
 		if b.qemu, err = exec.LookPath("qemu-aarch64-static"); err != nil {
 			// Debian's qemu-user-static, installed with apt-get where this user can.
 			if err := tools.Debian(ctx, b.log); err != nil {
-				return fmt.Errorf("%w; or leave out the emulated comparison with XGO_BENCH_CASES=release,shim", err)
+				return fmt.Errorf("%w; or leave out the emulated and cgo comparisons (XGO_BENCH_CASES=release,shim,edit)", err)
 			}
 			if b.qemu, err = exec.LookPath("qemu-aarch64-static"); err != nil {
 				return fmt.Errorf("qemu-aarch64-static not found after installing qemu-user-static: %w", err)
@@ -178,8 +197,13 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 	}
+	if b.cfg.has("cgo") {
+		if err := b.prepareCgo(ctx); err != nil {
+			return err
+		}
+	}
 
-	if b.cfg.has("release") {
+	if b.cfg.has("release") || b.cfg.has("edit") {
 		reg := os.Getenv("XGO_TEST_REGISTRY")
 		if reg == "" {
 			b.logf("installing %s (once)", tools.RegistryModule)
@@ -201,6 +225,11 @@ func (b *bench) prepare(ctx context.Context) error {
 			return err
 		}
 		b.logf("registry on %s, base %s", b.registry.Host(), b.base)
+	}
+	if b.cfg.has("dockerfile") {
+		if err := b.prepareDockerfile(ctx); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -266,11 +295,21 @@ func (b *bench) notes() []string {
 			"(where binfmt_misc is not mounted, an arm64 tool started without it could not even run, so a finished build shows every step ran under QEMU). "+
 			"Both outputs are checked to be linux/arm64 Go binaries (shim.Verify).")
 	}
-	if b.cfg.has("release") {
+	if b.cfg.has("release") || b.cfg.has("edit") {
 		n = append(n, fmt.Sprintf("Release vs ko: both push the image of the same program for %s onto the same base (an OCI index pushed to the same loopback distribution registry) and are checked to have pushed an index with every platform. "+
 			"Ours is `mage release` run as a user runs it: a mage binary compiled from a temporary project whose magefile imports github.com/xgo-build/xgo-build/magefiles/release (go.mod replace to this checkout), "+
-			"with XGO_MAIN=. XGO_PLATFORMS XGO_BASE XGO_REPO XGO_DIST. Theirs is `ko build --bare --sbom=none --platform=...` with KO_DOCKER_REPO and KO_DEFAULTBASEIMAGE (no SBOM, as ours makes none). "+
+			"with XGO_MAIN=. XGO_PLATFORMS XGO_BASE XGO_REPO XGO_DIST. Theirs is `ko build --bare --sbom=spdx --platform=...` with KO_DOCKER_REPO and KO_DEFAULTBASEIMAGE. Each side attaches what it attaches by default: "+
+			"ours an SPDX SBOM and a SLSA provenance per platform image, as OCI referrers; ko an SPDX SBOM per platform image and one for the index, under cosign's sha256-<digest>.sbom tags. "+
 			"A warm run repeats the previous run with nothing changed.", strings.Join(Platforms, ", ")))
+	}
+	if b.cfg.has("cgo") {
+		n = append(n, cgoMethodNote)
+	}
+	if b.cfg.has("dockerfile") {
+		n = append(n, dockerfileMethodNotes...)
+	}
+	if b.cfg.has("edit") {
+		n = append(n, editMethodNote)
 	}
 	if b.cfg.has("shim") {
 		n = append(n, "Shim overhead: `xgo-build -o app .` with TARGETPLATFORM=linux/arm64 against `go build -o app .` with the variables the shim sets (shim.Vars), both with a warm build cache; "+

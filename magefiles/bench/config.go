@@ -12,8 +12,15 @@ import (
 // Programs are the sample programs under testdata, smallest first.
 var Programs = []string{"hello", "midsize"}
 
-// Groups are the comparisons the bench can run, selected by XGO_BENCH_CASES.
-var Groups = []string{"emulated", "release", "shim"}
+// Groups are the comparisons the bench can run, selected by XGO_BENCH_CASES: native vs
+// emulated (pure Go), release vs ko (cold and warm), shim overhead, release vs ko with one line
+// changed, a multi-platform Dockerfile build cross-compiled vs emulated in BuildKit, and a cgo
+// build cross-compiled vs emulated.
+var Groups = []string{"emulated", "release", "shim", "edit", "dockerfile", "cgo"}
+
+// DockerfilePlatforms are the platforms of the Dockerfile comparison: the build machine's own
+// and three that BuildKit runs under QEMU.
+var DockerfilePlatforms = []string{"linux/amd64", "linux/arm64", "linux/arm/v7", "linux/riscv64"}
 
 // Platforms are the eight platforms of the release comparison, in the order images are listed.
 var Platforms = []string{
@@ -30,8 +37,8 @@ type Config struct {
 	Quick    bool           // XGO_BENCH_QUICK: few runs, results outside the repository
 	Programs []string       // XGO_BENCH_PROGRAMS: which of Programs to build
 	Groups   []string       // XGO_BENCH_CASES: which of Groups to run
-	Cold     map[string]int // XGO_BENCH_RUNS: cold runs per program (emulated and release)
-	Warm     int            // XGO_BENCH_WARM_RUNS: warm release runs after each cold one
+	Cold     map[string]int // XGO_BENCH_RUNS: cold runs per program (emulated, release, dockerfile; "cgo" for the cgo case)
+	Warm     int            // XGO_BENCH_WARM_RUNS: warm release runs, and edited ones, after each cold one
 	Shim     int            // XGO_BENCH_SHIM_RUNS: runs per side of the shim comparison
 	Out      string         // XGO_BENCH_OUT: where results.md, chart.svg and results.json go
 	Cache    string         // XGO_BENCH_CACHE: the emulated toolchain and other reusable files
@@ -42,10 +49,13 @@ type Config struct {
 //	XGO_BENCH_QUICK=1        quick mode: hello only, one cold run, two warm runs, ten shim
 //	                         runs, results in $TMPDIR/xgo-build-bench-quick unless XGO_BENCH_OUT
 //	XGO_BENCH_PROGRAMS=list  comma-separated programs (default hello,midsize)
-//	XGO_BENCH_CASES=list     comma-separated comparisons: emulated, release, shim (default all)
-//	XGO_BENCH_RUNS=N         cold runs per side for every program (default 3 for hello,
-//	                         1 for midsize: about 35 minutes on 2 cores)
-//	XGO_BENCH_WARM_RUNS=N    warm release runs per side after each cold run (default 3)
+//	XGO_BENCH_CASES=list     comma-separated comparisons: emulated, release, shim, edit,
+//	                         dockerfile, cgo (default all; dockerfile needs root, a Docker
+//	                         daemon, buildkitd and buildx, cgo root and qemu-user)
+//	XGO_BENCH_RUNS=N         cold runs per side for every program (default 3 for hello and
+//	                         testdata/cgo, 1 for midsize)
+//	XGO_BENCH_WARM_RUNS=N    warm release runs per side after each cold run, and as many
+//	                         release runs with one line changed (default 3)
 //	XGO_BENCH_SHIM_RUNS=N    shim runs per side (default 20)
 //	XGO_BENCH_OUT=dir        results directory (default magefiles/bench/results)
 //	XGO_BENCH_CACHE=dir      cache directory (default <user cache dir>/xgo-build/bench)
@@ -54,7 +64,7 @@ func ConfigFrom(root string, getenv func(string) string) (Config, error) {
 		Root:     root,
 		Programs: Programs,
 		Groups:   Groups,
-		Cold:     map[string]int{"hello": 3, "midsize": 1},
+		Cold:     map[string]int{"hello": 3, "midsize": 1, "cgo": 3},
 		Warm:     3,
 		Shim:     20,
 		Out:      filepath.Join(root, "magefiles", "bench", "results"),
@@ -69,7 +79,7 @@ func ConfigFrom(root string, getenv func(string) string) (Config, error) {
 	}
 	if c.Quick {
 		c.Programs = []string{"hello"}
-		c.Cold = map[string]int{"hello": 1, "midsize": 1}
+		c.Cold = map[string]int{"hello": 1, "midsize": 1, "cgo": 1}
 		c.Warm, c.Shim = 2, 10
 		tmp := getenv("TMPDIR")
 		if tmp == "" {
@@ -112,7 +122,7 @@ func ConfigFrom(root string, getenv func(string) string) (Config, error) {
 	var runs int
 	count("XGO_BENCH_RUNS", &runs)
 	if runs > 0 {
-		c.Cold = map[string]int{"hello": runs, "midsize": runs}
+		c.Cold = map[string]int{"hello": runs, "midsize": runs, "cgo": runs}
 	}
 	count("XGO_BENCH_WARM_RUNS", &c.Warm)
 	count("XGO_BENCH_SHIM_RUNS", &c.Shim)

@@ -24,8 +24,8 @@ func TestConfigFromDefaults(t *testing.T) {
 	want := Config{
 		Root:     "/repo",
 		Programs: []string{"hello", "midsize"},
-		Groups:   []string{"emulated", "release", "shim"},
-		Cold:     map[string]int{"hello": 3, "midsize": 1},
+		Groups:   []string{"emulated", "release", "shim", "edit", "dockerfile", "cgo"},
+		Cold:     map[string]int{"hello": 3, "midsize": 1, "cgo": 3},
 		Warm:     3,
 		Shim:     20,
 		Out:      "/repo/magefiles/bench/results",
@@ -41,7 +41,7 @@ func TestConfigFromQuick(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !c.Quick || !reflect.DeepEqual(c.Programs, []string{"hello"}) || c.Cold["hello"] != 1 || c.Warm != 2 || c.Shim != 10 {
+	if !c.Quick || !reflect.DeepEqual(c.Programs, []string{"hello"}) || c.Cold["hello"] != 1 || c.Cold["cgo"] != 1 || c.Warm != 2 || c.Shim != 10 {
 		t.Errorf("quick config = %+v", c)
 	}
 	if c.Out != "/scratch/xgo-build-bench-quick" {
@@ -54,7 +54,7 @@ func TestConfigFromQuick(t *testing.T) {
 
 func TestConfigFromOverrides(t *testing.T) {
 	c, err := ConfigFrom("/repo", env(
-		"XGO_BENCH_QUICK=true", "XGO_BENCH_PROGRAMS=midsize, hello,midsize", "XGO_BENCH_CASES=shim",
+		"XGO_BENCH_QUICK=true", "XGO_BENCH_PROGRAMS=midsize, hello,midsize", "XGO_BENCH_CASES=shim, dockerfile,cgo,edit",
 		"XGO_BENCH_RUNS=5", "XGO_BENCH_WARM_RUNS=4", "XGO_BENCH_SHIM_RUNS=20",
 		"XGO_BENCH_OUT=out", "XGO_BENCH_CACHE=/c"))
 	if err != nil {
@@ -64,8 +64,8 @@ func TestConfigFromOverrides(t *testing.T) {
 		Root:     "/repo",
 		Quick:    true,
 		Programs: []string{"midsize", "hello"},
-		Groups:   []string{"shim"},
-		Cold:     map[string]int{"hello": 5, "midsize": 5},
+		Groups:   []string{"shim", "dockerfile", "cgo", "edit"},
+		Cold:     map[string]int{"hello": 5, "midsize": 5, "cgo": 5},
 		Warm:     4,
 		Shim:     20,
 		Out:      "/repo/out",
@@ -74,8 +74,8 @@ func TestConfigFromOverrides(t *testing.T) {
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("ConfigFrom = %+v\nwant %+v", c, want)
 	}
-	if !c.has("shim") || c.has("release") {
-		t.Errorf("has: shim %v, release %v; want true, false", c.has("shim"), c.has("release"))
+	if !c.has("shim") || !c.has("dockerfile") || c.has("release") {
+		t.Errorf("has: shim %v, dockerfile %v, release %v; want true, true, false", c.has("shim"), c.has("dockerfile"), c.has("release"))
 	}
 }
 
@@ -89,7 +89,7 @@ func TestConfigFromErrors(t *testing.T) {
 	for _, want := range []string{
 		`XGO_BENCH_QUICK="maybe": must be true or false`,
 		`XGO_BENCH_PROGRAMS="hello,big": "big" is not one of hello, midsize`,
-		`XGO_BENCH_CASES="docker": "docker" is not one of emulated, release, shim`,
+		`XGO_BENCH_CASES="docker": "docker" is not one of emulated, release, shim, edit, dockerfile, cgo`,
 		`XGO_BENCH_RUNS="0": must be a positive integer`,
 		`XGO_BENCH_WARM_RUNS="x": must be a positive integer`,
 		`XGO_BENCH_SHIM_RUNS="-2": must be a positive integer`,

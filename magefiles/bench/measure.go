@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"os/exec"
 	"strings"
 	"time"
@@ -16,12 +17,28 @@ type command struct {
 	Dir  string
 	Env  []string
 	Args []string
+	// Chroot, when set, is the root directory the program runs in (Dir is then inside it):
+	// Args[0] is found there too.
+	Chroot string
+	// Stderr, when set, receives a copy of what measure's program writes to standard error.
+	Stderr io.Writer
+}
+
+// cmd returns the exec.Cmd that runs c.
+func (c command) cmd(ctx context.Context) *exec.Cmd {
+	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
+	cmd.Dir, cmd.Env = c.Dir, c.Env
+	if c.Chroot != "" {
+		// Args[0] is a path inside the root, not a program of this machine's PATH.
+		cmd.Path = c.Args[0]
+		cmd.Err = chroot(cmd, c.Chroot)
+	}
+	return cmd
 }
 
 // run runs c to completion and returns its output; for setup steps, not measured.
 func (c command) run(ctx context.Context) ([]byte, error) {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Dir, cmd.Env = c.Dir, c.Env
+	cmd := c.cmd(ctx)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Run(); err != nil {
@@ -36,13 +53,15 @@ func (c command) run(ctx context.Context) ([]byte, error) {
 // the process and of every descendant it waited for, which for a tree of processes is its
 // largest single member, not the sum of the members running at once.
 func (c command) measure(ctx context.Context) (Sample, []byte, error) {
-	cmd := exec.CommandContext(ctx, c.Args[0], c.Args[1:]...)
-	cmd.Dir, cmd.Env = c.Dir, c.Env
+	cmd := c.cmd(ctx)
 	// Two goroutines copy stdout and stderr: the buffer they share locks.
 	var stdout bytes.Buffer
 	all := &lockedbuf.Buffer{}
 	cmd.Stdout = teeWriter{&stdout, all}
 	cmd.Stderr = all
+	if c.Stderr != nil {
+		cmd.Stderr = io.MultiWriter(all, c.Stderr)
+	}
 	start := time.Now()
 	err := cmd.Run()
 	elapsed := time.Since(start)

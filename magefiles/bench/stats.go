@@ -14,6 +14,8 @@ type Sample struct {
 	Iterated int     `json:"iteration"`        // 1-based run number within its case
 	// Compile is the go builds' work as the release run reported it (ours, release cases).
 	Compile *CompileWork `json:"compile,omitempty"`
+	// Phases is the wall time of each phase of a Dockerfile build (see writePhases).
+	Phases map[string]float64 `json:"phases_seconds,omitempty"`
 }
 
 // Summary condenses the samples of one side of a case.

@@ -30,6 +30,7 @@ func writeMarkdown(w io.Writer, r Results, chart string) {
 			o.N, t.N)
 	}
 	writeCompileWork(w, r)
+	writePhases(w, r)
 	fmt.Fprintf(w, "\n## Machine and versions\n\n")
 	m := r.Machine
 	fmt.Fprintf(w, "- Machine: %d CPUs (%s), %s memory, %s, kernel %s\n",
