@@ -22,55 +22,13 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/types"
 
+	"github.com/xgo-build/xgo-build/magefiles/internal/checkout"
 	"github.com/xgo-build/xgo-build/magefiles/internal/tools"
 )
 
-// exampleHeading is the README's sentence that introduces the complete example Dockerfile,
-// the first dockerfile block after it: the cross side of the Dockerfile comparison.
-const exampleHeading = "A complete multi-arch Dockerfile"
-
-// exampleInstall is the example's line that installs xgo-build, which the bench serves from
-// a module proxy of its own (moduleProxy).
-const exampleInstall = "RUN CGO_ENABLED=0 go install github.com/xgo-build/xgo-build/cmd/xgo-build@latest"
-
-// exampleArgs is the line added to both Dockerfiles after their first line: the build
-// passes GOPROXY (the bench's proxy first, then this machine's) and GONOSUMDB as build args,
-// which reach a RUN only when the stage declares them.
-const exampleArgs = "ARG GOPROXY GONOSUMDB"
-
-// readmeDockerfile returns the README's complete example Dockerfile (the first dockerfile
-// block after exampleHeading in readme) with exampleArgs added after its first line.
-func readmeDockerfile(readme string) (string, error) {
-	_, after, ok := strings.Cut(readme, exampleHeading)
-	if !ok {
-		return "", fmt.Errorf("the README has no %q", exampleHeading)
-	}
-	_, after, ok = strings.Cut(after, "```dockerfile\n")
-	if !ok {
-		return "", fmt.Errorf("the README has no dockerfile block after %q", exampleHeading)
-	}
-	block, _, ok := strings.Cut(after, "```\n")
-	if !ok {
-		return "", errors.New("the README's example Dockerfile block does not end")
-	}
-	if strings.Contains(block, "# syntax=") {
-		// BuildKit would pull the frontend image the line names from a docker.io that is
-		// the engine's registry, which has no such image.
-		return "", errors.New("the README's example Dockerfile has a # syntax= line, which makes BuildKit pull a frontend image")
-	}
-	first, rest, _ := strings.Cut(block, "\n")
-	if !strings.HasPrefix(first, "FROM --platform=$BUILDPLATFORM ") {
-		return "", fmt.Errorf("the README's example Dockerfile starts with %q, want a FROM --platform=$BUILDPLATFORM stage", first)
-	}
-	if !strings.Contains("\n"+rest, "\n"+exampleInstall+"\n") {
-		return "", fmt.Errorf("the README's example Dockerfile has no line %q", exampleInstall)
-	}
-	return first + "\n" + exampleArgs + "\n" + rest, nil
-}
-
 // emulatedDockerfile returns the emulated counterpart of the cross Dockerfile (as
-// readmeDockerfile returns it): the same build stage taken for the target platform instead
-// of $BUILDPLATFORM, so that BuildKit runs its RUN steps under QEMU for every foreign
+// checkout.ExampleDockerfile returns it): the same build stage taken for the target platform
+// instead of $BUILDPLATFORM, so that BuildKit runs its RUN steps under QEMU for every foreign
 // platform, without the xgo-build install, ARG TARGETPLATFORM and the --xgo-verify line, and
 // with `go build` where the cross one runs `xgo-build`. Every other line is the same.
 func emulatedDockerfile(cross string) (string, error) {
@@ -83,7 +41,7 @@ func emulatedDockerfile(cross string) (string, error) {
 		case !fromDone && strings.HasPrefix(l, "FROM --platform=$BUILDPLATFORM "):
 			out = append(out, "FROM "+strings.TrimPrefix(l, "FROM --platform=$BUILDPLATFORM "))
 			fromDone = true
-		case l == exampleInstall:
+		case l == checkout.ExampleInstall:
 			installDone = true
 		case l == "ARG TARGETPLATFORM":
 			argDone = true
@@ -106,7 +64,7 @@ func emulatedDockerfile(cross string) (string, error) {
 		what string
 	}{
 		{fromDone, "a first line FROM --platform=$BUILDPLATFORM"},
-		{installDone, "the line " + exampleInstall},
+		{installDone, "the line " + checkout.ExampleInstall},
 		{argDone, "the line ARG TARGETPLATFORM"},
 		{buildDone, "a line running xgo-build"},
 		{verifyDone, "a line running xgo-build --xgo-verify"},
@@ -194,7 +152,7 @@ type engine interface {
 // Dockerfiles and the module proxy that serves this checkout to `go install`.
 type dockerfileSetup struct {
 	engine   engine
-	proxy    *moduleProxy
+	proxy    *checkout.ModuleProxy
 	goproxy  string // GOPROXY for the builds: the bench's proxy, then this machine's
 	cross    string // the path of the cross Dockerfile
 	emulated string // the path of the emulated Dockerfile
@@ -206,7 +164,7 @@ type dockerfileSetup struct {
 func (d *dockerfileSetup) close() error {
 	var errs []error
 	if d.proxy != nil {
-		errs = append(errs, d.proxy.close())
+		errs = append(errs, d.proxy.Close())
 	}
 	if d.engine != nil {
 		errs = append(errs, d.engine.Close())
@@ -246,7 +204,7 @@ func (b *bench) prepareDockerfile(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	cross, err := readmeDockerfile(string(readme))
+	cross, err := checkout.ExampleDockerfile(string(readme))
 	if err != nil {
 		return err
 	}
@@ -330,7 +288,7 @@ func (b *bench) prepareDockerfile(ctx context.Context) error {
 		return fmt.Errorf("pushing %s: %w", ref, err)
 	}
 
-	if b.dockerfile.proxy, err = startModuleProxy(b.cfg.Root); err != nil {
+	if b.dockerfile.proxy, err = checkout.StartModuleProxy(b.cfg.Root); err != nil {
 		return err
 	}
 	hostProxy, err := command{Env: b.env, Args: []string{"go", "env", "GOPROXY"}}.run(ctx)

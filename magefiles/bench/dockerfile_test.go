@@ -17,10 +17,11 @@ import (
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/tarball"
 
+	"github.com/xgo-build/xgo-build/magefiles/internal/checkout"
 	"github.com/xgo-build/xgo-build/magefiles/internal/registrytest"
 )
 
-// readmeExample is the README's example Dockerfile as readmeDockerfile returns it.
+// readmeExample is the README's example Dockerfile as checkout.ExampleDockerfile returns it.
 const readmeExample = `FROM --platform=$BUILDPLATFORM golang:1.26-alpine AS build
 ARG GOPROXY GONOSUMDB
 RUN CGO_ENABLED=0 go install github.com/xgo-build/xgo-build/cmd/xgo-build@latest
@@ -38,32 +39,19 @@ COPY --from=build /out/app /app
 ENTRYPOINT ["/app"]
 `
 
+// TestReadmeDockerfile checks that the README's example Dockerfile has an emulated
+// counterpart (checkout's tests check the example itself).
 func TestReadmeDockerfile(t *testing.T) {
 	readme, err := os.ReadFile(filepath.Join("..", "..", "README.md"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	got, err := readmeDockerfile(string(readme))
+	got, err := checkout.ExampleDockerfile(string(readme))
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Without the added line it is a block of the README.
-	block := strings.Replace(got, "\n"+exampleArgs+"\n", "\n", 1)
-	if block == got || !strings.Contains(string(readme), "```dockerfile\n"+block+"```\n") {
-		t.Errorf("readmeDockerfile returned what is not the README's block with %q added:\n%s", exampleArgs, got)
-	}
 	if _, err := emulatedDockerfile(got); err != nil {
 		t.Errorf("the README's Dockerfile has no emulated counterpart: %v", err)
-	}
-	for _, bad := range []string{
-		"no heading\n```dockerfile\nFROM scratch\n```\n",
-		exampleHeading + ":\n```dockerfile\n# syntax=docker/dockerfile:1\nFROM --platform=$BUILDPLATFORM golang AS build\n" + exampleInstall + "\n```\n",
-		exampleHeading + ":\n```dockerfile\nFROM golang AS build\n" + exampleInstall + "\n```\n",
-		exampleHeading + ":\n```dockerfile\nFROM --platform=$BUILDPLATFORM golang AS build\nRUN go install example.com/x@latest\n```\n",
-	} {
-		if got, err := readmeDockerfile(bad); err == nil {
-			t.Errorf("readmeDockerfile(%q) = %q, want an error", bad, got)
-		}
 	}
 }
 
@@ -92,7 +80,7 @@ ENTRYPOINT ["/app"]
 		drop, want string
 	}{
 		{"--platform=$BUILDPLATFORM ", "no a first line FROM --platform=$BUILDPLATFORM"},
-		{exampleInstall + "\n", "no the line " + exampleInstall},
+		{checkout.ExampleInstall + "\n", "no the line " + checkout.ExampleInstall},
 		{"ARG TARGETPLATFORM\n", "no the line ARG TARGETPLATFORM"},
 		{" && \\\n    xgo-build --xgo-verify /out/app", "no a line running xgo-build --xgo-verify"},
 		{"    xgo-build -trimpath -ldflags=\"-s -w\" -o /out/app ./cmd/app && \\\n", "does not end with"},

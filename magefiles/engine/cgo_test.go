@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/xgo-build/xgo-build/magefiles/internal/checkout"
 	"github.com/xgo-build/xgo-build/magefiles/internal/enginetest"
 	"github.com/xgo-build/xgo-build/magefiles/internal/testenv"
 	"github.com/xgo-build/xgo-build/shim"
@@ -114,7 +115,7 @@ const cgoPackagesImage = "xgo-build-test/debian-packages:cgo"
 
 // cgoExample is the README's cgo example Dockerfile as the test builds it.
 type cgoExample struct {
-	dockerfile string   // with exampleArgs added and the apt-get instruction replaced
+	dockerfile string   // with checkout.ExampleArgs added and the apt-get instruction replaced
 	packages   []string // the packages that instruction installs
 	platforms  []string // of the README's `docker buildx build --platform` after it
 }
@@ -124,7 +125,7 @@ type cgoExample struct {
 // apt-get to run in, so the stand-in for golang:1.26 is made of this machine's Debian
 // packages (enginetest.PushDebianStandIns), and the one instruction that runs apt-get is
 // replaced by `COPY --from=cgoPackagesImage / /`, which adds the files of the packages it
-// names (enginetest.PushDebianPackages); exampleArgs is added after the first line, as the
+// names (enginetest.PushDebianPackages); checkout.ExampleArgs is added after the first line, as the
 // README's other example gets it, for the go install of xgo-build. Everything else is the
 // README's text, byte for byte.
 func cgoDockerfile(readme string) (cgoExample, error) {
@@ -150,8 +151,8 @@ func cgoDockerfile(readme string) (cgoExample, error) {
 		return ex, fmt.Errorf("the README's cgo example Dockerfile starts with %q, want a FROM --platform=$BUILDPLATFORM golang:1.26 stage", first)
 	}
 	lines := strings.Split(rest, "\n")
-	if !slices.Contains(lines, exampleInstall) {
-		return ex, fmt.Errorf("the README's cgo example Dockerfile has no line %q", exampleInstall)
+	if !slices.Contains(lines, checkout.ExampleInstall) {
+		return ex, fmt.Errorf("the README's cgo example Dockerfile has no line %q", checkout.ExampleInstall)
 	}
 	var out []string
 	for i := 0; i < len(lines); i++ {
@@ -186,7 +187,7 @@ func cgoDockerfile(readme string) (cgoExample, error) {
 	if ex.packages == nil {
 		return ex, errors.New("the README's cgo example Dockerfile has no RUN apt-get")
 	}
-	ex.dockerfile = first + "\n" + exampleArgs + "\n" + strings.Join(out, "\n")
+	ex.dockerfile = first + "\n" + checkout.ExampleArgs + "\n" + strings.Join(out, "\n")
 
 	m := regexp.MustCompile(`(?m)^docker buildx build --platform (\S+) `).FindStringSubmatch(after)
 	if m == nil {
@@ -221,17 +222,17 @@ func TestCgoDockerfile(t *testing.T) {
 		}
 	}
 	lines := strings.Split(ex.dockerfile, "\n")
-	if lines[1] != exampleArgs || !slices.Contains(lines, "COPY --from="+cgoPackagesImage+" / /") || strings.Contains(ex.dockerfile, "apt-get") {
+	if lines[1] != checkout.ExampleArgs || !slices.Contains(lines, "COPY --from="+cgoPackagesImage+" / /") || strings.Contains(ex.dockerfile, "apt-get") {
 		t.Errorf("cgoDockerfile returned:\n%s", ex.dockerfile)
 	}
 	for _, l := range lines {
-		if l != exampleArgs && l != "COPY --from="+cgoPackagesImage+" / /" && !strings.Contains(string(readme), l) {
+		if l != checkout.ExampleArgs && l != "COPY --from="+cgoPackagesImage+" / /" && !strings.Contains(string(readme), l) {
 			t.Errorf("the line %q is neither the README's nor one the test adds", l)
 		}
 	}
 
 	good := cgoHeading + "```dockerfile\nFROM --platform=$BUILDPLATFORM golang:1.26 AS build\nRUN apt-get update && apt-get install -y a \\\n  b\n" +
-		exampleInstall + "\n```\n\n```sh\ndocker buildx build --platform linux/amd64,linux/arm64 -t you/app .\n```\n"
+		checkout.ExampleInstall + "\n```\n\n```sh\ndocker buildx build --platform linux/amd64,linux/arm64 -t you/app .\n```\n"
 	if ex, err := cgoDockerfile(good); err != nil || !slices.Equal(ex.packages, []string{"a", "b"}) || !slices.Equal(ex.platforms, []string{"linux/amd64", "linux/arm64"}) {
 		t.Errorf("cgoDockerfile(%q) = %+v, %v", good, ex, err)
 	}
@@ -239,7 +240,7 @@ func TestCgoDockerfile(t *testing.T) {
 		"no heading\n```dockerfile\nFROM scratch\n```\n",
 		strings.Replace(good, "golang:1.26 AS", "golang:1.26-alpine AS", 1),
 		strings.Replace(good, "FROM", "# syntax=docker/dockerfile:1\nFROM", 1),
-		strings.Replace(good, exampleInstall, "RUN go install example.com/x@latest", 1),
+		strings.Replace(good, checkout.ExampleInstall, "RUN go install example.com/x@latest", 1),
 		strings.Replace(good, "RUN apt-get", "RUN apk", 1),
 		strings.Replace(good, "docker buildx build", "docker build", 1),
 		strings.Replace(good, "linux/arm64", "linux/mips", 1),
@@ -283,11 +284,11 @@ func testCgoDockerfile(t *testing.T, e *enginetest.Engine, root string) {
 	repo := e.Registry.Host() + "/cgo-example"
 	start := time.Now()
 	_, log := e.Docker(t, "buildx", "build", "--progress=plain", "--platform", strings.Join(ex.platforms, ","),
-		"--build-arg", "GOPROXY="+goproxy, "--build-arg", "GONOSUMDB="+modulePath,
+		"--build-arg", "GOPROXY="+goproxy, "--build-arg", "GONOSUMDB="+checkout.ModulePath,
 		"-f", df, "--push", "-t", repo+":test", filepath.Join(root, "testdata", "dockerfile", "cgo"))
 	t.Logf("built %s and pushed it in %.1fs", strings.Join(ex.platforms, ","), time.Since(start).Seconds())
-	if n := proxy.zips.Load(); n != 1 {
-		t.Errorf("the module proxy served %s@%s's zip %d times, want once", modulePath, proxy.Version, n)
+	if n := proxy.Zips(); n != 1 {
+		t.Errorf("the module proxy served %s@%s's zip %d times, want once", checkout.ModulePath, proxy.Version, n)
 	}
 	for _, p := range ex.platforms {
 		if want := "/out/app: ok " + p + " (cgo, dynamic)\n"; !strings.Contains(log, want) {

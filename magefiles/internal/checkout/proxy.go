@@ -1,4 +1,9 @@
-package bench
+// Package checkout gives builds in a container engine this checkout of xgo-build as a user
+// gets xgo-build from the internet: a Go module proxy on 127.0.0.1 that serves it as
+// github.com/xgo-build/xgo-build@latest (ModuleProxy), and the README's example Dockerfile
+// with the one line that lets its `go install` reach that proxy (ExampleDockerfile). The
+// engine tests and the bench both build the README's example with them.
+package checkout
 
 import (
 	"bytes"
@@ -11,29 +16,36 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/mod/module"
 	"golang.org/x/mod/zip"
 )
 
-// moduleProxy is a Go module proxy (the GOPROXY protocol) on 127.0.0.1 that serves the
-// checkout at the repository root as modulePath, at one pseudo-version, as its latest
-// version, so that the README's `go install github.com/xgo-build/xgo-build/cmd/xgo-build@latest`
-// installs this checkout. Every other path is 404 Not Found: go, given "URL,next", asks the
-// next proxy of the list for every other module. Build containers reach it because buildkitd
-// runs them on the host's network.
-type moduleProxy struct {
+// ModulePath is the module this repository is, which the README's example installs with
+// `go install github.com/xgo-build/xgo-build/cmd/xgo-build@latest`.
+const ModulePath = "github.com/xgo-build/xgo-build"
+
+// A ModuleProxy is a Go module proxy (the GOPROXY protocol) on 127.0.0.1 that serves a
+// checkout as ModulePath, at one pseudo-version, as its latest version. Every other path is
+// 404 Not Found, so that go, given "URL,next", asks the next proxy of the list for every
+// other module. The build containers of an engine reach it when buildkitd runs them on the
+// host's network, as it does by default.
+type ModuleProxy struct {
 	URL     string // http://127.0.0.1:PORT
-	Version string // v0.0.0-YYYYMMDDHHMMSS-000000000000
-	srv     *http.Server
+	Version string // the one version it serves, v0.0.0-YYYYMMDDHHMMSS-000000000000
+
+	zips atomic.Int32
+	srv  *http.Server
 }
 
-// startModuleProxy serves the module at root: its go.mod, go.sum and the trees cmd and shim,
-// what xgo-build is built from.
-func startModuleProxy(root string) (*moduleProxy, error) {
+// StartModuleProxy serves the checkout at root until Close. The module's zip holds what the
+// repository's Dockerfile copies to build xgo-build: go.mod, go.sum and the trees cmd and
+// shim, as they are in the working tree.
+func StartModuleProxy(root string) (*ModuleProxy, error) {
 	now := time.Now().UTC().Truncate(time.Second)
-	p := &moduleProxy{Version: module.PseudoVersion("v0", "", now, "000000000000")}
+	p := &ModuleProxy{Version: module.PseudoVersion("v0", "", now, "000000000000")}
 	mod, err := os.ReadFile(filepath.Join(root, "go.mod"))
 	if err != nil {
 		return nil, err
@@ -43,7 +55,7 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 		return nil, fmt.Errorf("listing the module's files: %w", err)
 	}
 	var z bytes.Buffer
-	if err := zip.Create(&z, module.Version{Path: modulePath, Version: p.Version}, files); err != nil {
+	if err := zip.Create(&z, module.Version{Path: ModulePath, Version: p.Version}, files); err != nil {
 		return nil, fmt.Errorf("making the module zip: %w", err)
 	}
 	info, err := json.Marshal(struct {
@@ -53,7 +65,7 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 	if err != nil {
 		return nil, err
 	}
-	prefix, err := module.EscapePath(modulePath)
+	prefix, err := module.EscapePath(ModulePath)
 	if err != nil {
 		return nil, err
 	}
@@ -61,6 +73,7 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 	if err != nil {
 		return nil, err
 	}
+	zipPath := "/" + prefix + "/@v/" + version + ".zip"
 	routes := map[string]struct {
 		contentType string
 		body        []byte
@@ -69,7 +82,7 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 		"/" + prefix + "/@latest":                 {"application/json", info},
 		"/" + prefix + "/@v/" + version + ".info": {"application/json", info},
 		"/" + prefix + "/@v/" + version + ".mod":  {"text/plain; charset=utf-8", mod},
-		"/" + prefix + "/@v/" + version + ".zip":  {"application/zip", z.Bytes()},
+		zipPath:                                   {"application/zip", z.Bytes()},
 	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -84,6 +97,9 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 				http.NotFound(w, r)
 				return
 			}
+			if r.URL.Path == zipPath {
+				p.zips.Add(1)
+			}
 			w.Header().Set("Content-Type", route.contentType)
 			w.Header().Set("Content-Length", fmt.Sprint(len(route.body)))
 			_, _ = w.Write(route.body)
@@ -93,15 +109,18 @@ func startModuleProxy(root string) (*moduleProxy, error) {
 	return p, nil
 }
 
-// close stops the proxy.
-func (p *moduleProxy) close() error {
+// Zips returns how many times the proxy served the module's zip.
+func (p *ModuleProxy) Zips() int { return int(p.zips.Load()) }
+
+// Close stops the proxy.
+func (p *ModuleProxy) Close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 	return p.srv.Shutdown(ctx)
 }
 
-// moduleFiles returns the files at names under root, the directories among them walked, as
-// files of a module zip.
+// moduleFiles returns the files at names under root, the directories among them walked,
+// as files of a module zip.
 func moduleFiles(root string, names ...string) ([]zip.File, error) {
 	var files []zip.File
 	for _, n := range names {
