@@ -4,7 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -270,26 +269,8 @@ func testCgoDockerfile(t *testing.T, e *enginetest.Engine, root string) {
 	}
 	e.PushDebianStandIns(t, ex.platforms)
 	e.PushDebianPackages(t, cgoPackagesImage, ex.packages)
-	df := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(df, []byte(ex.dockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	proxy := startModuleProxy(t, root)
-	hostProxy, err := exec.Command("go", "env", "GOPROXY").Output()
-	if err != nil {
-		t.Fatalf("go env GOPROXY: %v", err)
-	}
-	goproxy := proxy.URL + "," + strings.TrimSpace(string(hostProxy))
-
 	repo := e.Registry.Host() + "/cgo-example"
-	start := time.Now()
-	_, log := e.Docker(t, "buildx", "build", "--progress=plain", "--platform", strings.Join(ex.platforms, ","),
-		"--build-arg", "GOPROXY="+goproxy, "--build-arg", "GONOSUMDB="+checkout.ModulePath,
-		"-f", df, "--push", "-t", repo+":test", filepath.Join(root, "testdata", "dockerfile", "cgo"))
-	t.Logf("built %s and pushed it in %.1fs", strings.Join(ex.platforms, ","), time.Since(start).Seconds())
-	if n := proxy.Zips(); n != 1 {
-		t.Errorf("the module proxy served %s@%s's zip %d times, want once", checkout.ModulePath, proxy.Version, n)
-	}
+	log := buildFromCheckout(t, e, root, ex.dockerfile, ex.platforms, repo+":test", filepath.Join(root, "testdata", "dockerfile", "cgo"))
 	for _, p := range ex.platforms {
 		if want := "/out/app: ok " + p + " (cgo, dynamic)\n"; !strings.Contains(log, want) {
 			t.Errorf("the build log lacks the example's --xgo-verify line %q:\n%s", want, log)

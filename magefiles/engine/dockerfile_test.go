@@ -12,10 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/google/go-containerregistry/pkg/name"
-	"github.com/google/go-containerregistry/pkg/v1/remote"
-	"github.com/google/go-containerregistry/pkg/v1/validate"
-
 	"github.com/xgo-build/xgo-build/magefiles/internal/enginetest"
 )
 
@@ -92,23 +88,8 @@ func testRepository(t *testing.T, e *enginetest.Engine, root, ref string) {
 func pushedImages(t *testing.T, ref string, want []string) map[string]string {
 	t.Helper()
 	repo := ref[:strings.LastIndex(ref, ":")]
-	r, err := name.ParseReference(ref, name.Insecure)
-	if err != nil {
-		t.Fatal(err)
-	}
-	idx, err := remote.Index(r)
-	if err != nil {
-		t.Fatalf("reading the pushed index: %v", err)
-	}
-	if err := validate.Index(idx); err != nil {
-		t.Fatalf("the pushed index: %v", err)
-	}
-	im, err := idx.IndexManifest()
-	if err != nil {
-		t.Fatal(err)
-	}
 	images := map[string]string{} // platform -> repo@digest
-	for _, m := range im.Manifests {
+	for _, m := range readIndex(t, ref).Manifests {
 		if m.Annotations["vnd.docker.reference.type"] == "attestation-manifest" {
 			continue // buildx's provenance, one per image
 		}

@@ -38,26 +38,8 @@ func testExample(t *testing.T, e *enginetest.Engine, root string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	df := filepath.Join(t.TempDir(), "Dockerfile")
-	if err := os.WriteFile(df, []byte(dockerfile), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	proxy := startModuleProxy(t, root)
-	hostProxy, err := exec.Command("go", "env", "GOPROXY").Output()
-	if err != nil {
-		t.Fatalf("go env GOPROXY: %v", err)
-	}
-	goproxy := proxy.URL + "," + strings.TrimSpace(string(hostProxy))
-
 	repo := e.Registry.Host() + "/example"
-	start := time.Now()
-	_, log := e.Docker(t, "buildx", "build", "--progress=plain", "--platform", strings.Join(platforms, ","),
-		"--build-arg", "GOPROXY="+goproxy, "--build-arg", "GONOSUMDB="+checkout.ModulePath,
-		"-f", df, "--push", "-t", repo+":test", filepath.Join(root, "testdata", "dockerfile", "example"))
-	t.Logf("built %s and pushed it in %.1fs", strings.Join(platforms, ","), time.Since(start).Seconds())
-	if n := proxy.Zips(); n != 1 {
-		t.Errorf("the module proxy served %s@%s's zip %d times, want once (go install fetched xgo-build from elsewhere?)", checkout.ModulePath, proxy.Version, n)
-	}
+	log := buildFromCheckout(t, e, root, dockerfile, platforms, repo+":test", filepath.Join(root, "testdata", "dockerfile", "example"))
 	for _, p := range platforms {
 		if want := "/out/app: ok " + p + "\n"; !strings.Contains(log, want) {
 			t.Errorf("the build log lacks the example's --xgo-verify line %q:\n%s", want, log)
@@ -74,4 +56,32 @@ func testExample(t *testing.T, e *enginetest.Engine, root string) {
 		}
 		t.Logf("%s: pulled and ran in %.1fs", p, time.Since(start).Seconds())
 	}
+}
+
+// buildFromCheckout builds dockerfile for platforms with buildx and pushes it as ref, with
+// the build context dir and xgo-build's module served from the checkout at root by a
+// checkout.ModulePath proxy (GOPROXY and GONOSUMDB as build args, the host's own proxies
+// after it); it checks the build fetched the module's zip from that proxy once, and returns
+// the build log.
+func buildFromCheckout(t *testing.T, e *enginetest.Engine, root, dockerfile string, platforms []string, ref, dir string) string {
+	t.Helper()
+	df := filepath.Join(t.TempDir(), "Dockerfile")
+	if err := os.WriteFile(df, []byte(dockerfile), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	proxy := startModuleProxy(t, root)
+	hostProxy, err := exec.Command("go", "env", "GOPROXY").Output()
+	if err != nil {
+		t.Fatalf("go env GOPROXY: %v", err)
+	}
+	goproxy := proxy.URL + "," + strings.TrimSpace(string(hostProxy))
+	start := time.Now()
+	_, log := e.Docker(t, "buildx", "build", "--progress=plain", "--platform", strings.Join(platforms, ","),
+		"--build-arg", "GOPROXY="+goproxy, "--build-arg", "GONOSUMDB="+checkout.ModulePath,
+		"-f", df, "--push", "-t", ref, dir)
+	t.Logf("built %s and pushed it in %.1fs", strings.Join(platforms, ","), time.Since(start).Seconds())
+	if n := proxy.Zips(); n != 1 {
+		t.Errorf("the module proxy served %s@%s's zip %d times, want once (go install fetched xgo-build from elsewhere?)", checkout.ModulePath, proxy.Version, n)
+	}
+	return log
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/google/go-containerregistry/pkg/name"
+	v1 "github.com/google/go-containerregistry/pkg/v1"
 	"github.com/google/go-containerregistry/pkg/v1/remote"
 	"github.com/google/go-containerregistry/pkg/v1/validate"
 
@@ -127,6 +128,20 @@ func verifyHello(t *testing.T, e *enginetest.Engine, image string, sp shim.Platf
 // returns the platforms of its images, in its order.
 func indexPlatforms(t *testing.T, ref string) []string {
 	t.Helper()
+	var ps []string
+	for _, m := range readIndex(t, ref).Manifests {
+		if m.Platform == nil {
+			t.Fatalf("index entry %s has no platform", m.Digest)
+		}
+		ps = append(ps, m.Platform.String())
+	}
+	return ps
+}
+
+// readIndex reads the image index at ref in the engine's registry, checks it with
+// go-containerregistry's validate, and returns its manifest.
+func readIndex(t *testing.T, ref string) *v1.IndexManifest {
+	t.Helper()
 	r, err := name.ParseReference(ref, name.Insecure)
 	if err != nil {
 		t.Fatal(err)
@@ -142,14 +157,7 @@ func indexPlatforms(t *testing.T, ref string) []string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ps []string
-	for _, m := range im.Manifests {
-		if m.Platform == nil {
-			t.Fatalf("index entry %s has no platform", m.Digest)
-		}
-		ps = append(ps, m.Platform.String())
-	}
-	return ps
+	return im
 }
 
 // pullPlatform runs `docker pull --platform pl ref` and returns the ID of the image pulled,
